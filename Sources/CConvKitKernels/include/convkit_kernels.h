@@ -1,0 +1,3 @@
+#ifndef CONVKIT_KERNELS_H
+#define CONVKIT_KERNELS_H
+#endif

@@ -1,0 +1,1 @@
+#include "convkit_kernels.h"

@@ -1,0 +1,3 @@
+@_exported import ConvKitCore
+@_exported import ConvKitCPU
+@_exported import ConvKitOpenCL

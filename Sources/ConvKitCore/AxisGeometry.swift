@@ -1,0 +1,83 @@
+/// How one spatial axis of a sliding-window operation resolves: pads and output extent.
+///
+/// Shared by convolution and pooling so the output-size formula exists once. The CLI's
+/// `shape` command prints ``formula`` to show how the size came about.
+public struct AxisGeometry: Hashable, Sendable {
+    /// The input extent on this axis.
+    public let input: Int
+    /// The kernel (window) extent before dilation.
+    public let kernel: Int
+    /// The stride on this axis.
+    public let stride: Int
+    /// The dilation on this axis.
+    public let dilation: Int
+    /// Padding added before the first input cell.
+    public let padBegin: Int
+    /// Padding added after the last input cell.
+    public let padEnd: Int
+    /// The output extent, ≥ 1.
+    public let output: Int
+
+    /// The dilated kernel extent `d·(k−1)+1`.
+    public var effectiveKernel: Int { dilation * (kernel - 1) + 1 }
+
+    /// The arithmetic that produced ``output``, e.g. `floor((5 + 1 + 1 − 3) / 2) + 1 = 3`.
+    public var formula: String {
+        let numerator = input + padBegin + padEnd - effectiveKernel
+        return "floor((\(input) + \(padBegin) + \(padEnd) − \(effectiveKernel)) / \(stride)) + 1 = "
+            + "floor(\(numerator) / \(stride)) + 1 = \(output)"
+    }
+
+    /// Resolves one axis.
+    ///
+    /// - Parameters:
+    ///   - input: Input extent, ≥ 1 (checked by the caller).
+    ///   - kernel: Kernel extent, ≥ 1 (checked by the caller).
+    ///   - stride: Stride, ≥ 1 (checked by the caller).
+    ///   - dilation: Dilation, ≥ 1 (checked by the caller).
+    ///   - mode: `.valid`, `.same` or `.sameLower`; explicit amounts come through `explicit`.
+    ///   - explicit: The begin/end amounts of an explicit padding.
+    /// - Returns: The axis, or `nil` when the dilated kernel does not fit the padded input.
+    /// - Throws: ``ConvolutionError/sizeOverflow(parameter:)`` when an intermediate overflows.
+    static func resolve(input: Int, kernel: Int, stride: Int, dilation: Int,
+                        padding: Padding, explicit: (begin: Int, end: Int)) throws -> AxisGeometry? {
+        let effective = try checked("effective kernel") { try add(try multiply(dilation, kernel - 1), 1) }
+        var begin = explicit.begin
+        var end = explicit.end
+        switch padding {
+        case .valid:
+            begin = 0
+            end = 0
+        case .same, .sameLower:
+            let out = (input + stride - 1) / stride
+            let needed = try checked("padding") { try add(try multiply(out - 1, stride), effective) } - input
+            let total = max(needed, 0)
+            let small = total / 2
+            (begin, end) = padding == .same ? (small, total - small) : (total - small, small)
+        case .explicit:
+            break
+        }
+        let padded = try checked("padded input") { try add(try add(input, begin), end) }
+        guard padded >= effective else { return nil }
+        return AxisGeometry(input: input, kernel: kernel, stride: stride, dilation: dilation,
+                            padBegin: begin, padEnd: end, output: (padded - effective) / stride + 1)
+    }
+
+    private struct Overflow: Error {}
+
+    private static func multiply(_ a: Int, _ b: Int) throws -> Int {
+        let (value, overflow) = a.multipliedReportingOverflow(by: b)
+        if overflow { throw Overflow() }
+        return value
+    }
+
+    private static func add(_ a: Int, _ b: Int) throws -> Int {
+        let (value, overflow) = a.addingReportingOverflow(b)
+        if overflow { throw Overflow() }
+        return value
+    }
+
+    private static func checked(_ name: String, _ body: () throws -> Int) throws -> Int {
+        do { return try body() } catch { throw ConvolutionError.sizeOverflow(parameter: name) }
+    }
+}

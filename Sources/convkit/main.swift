@@ -1,0 +1,2 @@
+import ConvKit
+print("convkit")
