@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(
             name: "convkit",
             dependencies: [
-                "ConvKit",
+                "ConvKit", "_ConvKitTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

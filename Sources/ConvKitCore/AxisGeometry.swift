@@ -81,3 +81,13 @@ public struct AxisGeometry: Hashable, Sendable {
         do { return try body() } catch { throw ConvolutionError.sizeOverflow(parameter: name) }
     }
 }
+
+extension AxisGeometry {
+    /// How a `same` mode split its padding, e.g.
+    /// `out = ceil(5 / 2) = 3, total = max((3 − 1)·2 + 3 − 5, 0) = 2 → begin 1, end 1`.
+    public var samePaddingFormula: String {
+        let total = padBegin + padEnd
+        return "out = ceil(\(input) / \(stride)) = \(output), total = max((\(output) − 1)·\(stride) + \(effectiveKernel) − \(input), 0)"
+            + " = \(total) → begin \(padBegin), end \(padEnd)"
+    }
+}

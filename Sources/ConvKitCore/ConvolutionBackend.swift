@@ -18,6 +18,9 @@ public protocol ConvolutionBackend: Sendable {
     var device: ComputeDevice { get }
     /// Whether this backend can run `geometry`, with the reason when it cannot.
     func support(for geometry: ConvolutionGeometry) -> BackendSupport
+    /// The name of the algorithm or kernel that would run `geometry` (`"gemm"`,
+    /// `"depthwise"`, `"conv2d_tiled"`), as benchmarks report it.
+    func algorithmName(for geometry: ConvolutionGeometry) -> String
     /// Computes the convolution into `output`.
     ///
     /// - Parameters:
@@ -33,6 +36,9 @@ public protocol ConvolutionBackend: Sendable {
 }
 
 extension ConvolutionBackend {
+    /// `"direct"`: a backend with a single algorithm need not say more.
+    public func algorithmName(for geometry: ConvolutionGeometry) -> String { "direct" }
+
     /// Convolves caller-owned buffers, checking their sizes against `geometry`.
     ///
     /// - Parameters:

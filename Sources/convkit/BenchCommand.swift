@@ -1,0 +1,139 @@
+import ArgumentParser
+import ConvKit
+import Foundation
+
+/// `convkit bench`: time convolutions on one backend; a markdown table and optional JSON.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Benchmark convolution layers (benchdnn descriptors or built-in suites).")
+
+    @Option(help: "A benchdnn descriptor, e.g. mb1ic64ih56oc64oh56kh3ph1 (repeatable).")
+    var shape: [String] = []
+
+    @Option(help: "A file of benchdnn descriptors, one per line; '#' starts a comment.")
+    var shapes: String?
+
+    @Option(help: "A built-in layer set: resnet50, vgg16, mobilenetv2, tiny.")
+    var suite: LayerSuite?
+
+    @Option(help: "cpu, opencl, opencl:N, ... (default cpu).", transform: Arguments.device)
+    var device: DeviceRequest = .cpu
+
+    @Option(help: "CPU threads (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Seconds of timed calls per shape, after warm-up.")
+    var budget: Double = 0.5
+
+    @Option(help: "Machine FMA peak in GFLOP/s; adds peak_fraction to the results.")
+    var peak: Double?
+
+    @Option(help: "Write the results as a JSON array to this file.")
+    var json: String?
+
+    struct Result: Codable {
+        var descriptor: String
+        var device: String
+        var algorithm: String
+        var median_ms: Double
+        var min_ms: Double
+        var runs: Int
+        var gflops: Double
+        var peak_fraction: Double?
+    }
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
+        guard budget > 0, budget.isFinite else { throw ValidationError("--budget must be a positive number of seconds") }
+    }
+
+    func run() throws {
+        let problems = try loadProblems()
+        guard !problems.isEmpty else { throw ValidationError("nothing to benchmark: give --shape, --shapes or --suite") }
+        let backend = try chooseBackend()
+        let interactive = isatty(STDERR_FILENO) != 0
+        var results: [Result] = []
+        print("| descriptor | device | algorithm | median ms | min ms | runs | GFLOP/s |\(peak == nil ? "" : " % peak |")")
+        print("|---|---|---|---:|---:|---:|---:|\(peak == nil ? "" : "---:|")")
+        for (index, problem) in problems.enumerated() {
+            if interactive {
+                FileHandle.standardError.write(Data("\r[\(index + 1)/\(problems.count)] \(problem)\u{1B}[K".utf8))
+            }
+            let result = try measure(problem, on: backend)
+            results.append(result)
+            let percent = result.peak_fraction.map { String(format: " %.1f |", $0 * 100) } ?? ""
+            print("| \(result.descriptor) | \(result.device) | \(result.algorithm) | "
+                  + String(format: "%.4f | %.4f | %d | %.2f |", result.median_ms, result.min_ms, result.runs, result.gflops)
+                  + percent)
+        }
+        if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            do {
+                try encoder.encode(results).write(to: URL(fileURLWithPath: json), options: .atomic)
+            } catch {
+                throw NPYError.writeFailed(path: json, reason: "\(error)")
+            }
+        }
+    }
+
+    private func loadProblems() throws -> [BenchDNNProblem] {
+        var problems = try shape.map(BenchDNNProblem.init(parsing:))
+        if let shapes {
+            let text: String
+            do { text = try String(contentsOfFile: shapes, encoding: .utf8) } catch {
+                throw NPYError.unreadable(path: shapes, reason: "\(error.localizedDescription)")
+            }
+            for line in text.split(whereSeparator: \.isNewline) {
+                let body = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+                if body.allSatisfy(\.isWhitespace) { continue }
+                problems.append(try BenchDNNProblem(parsing: String(body)))
+            }
+        }
+        if let suite { problems += suite.layers.map { $0.problem } }
+        return problems
+    }
+
+    private func chooseBackend() throws -> any ConvolutionBackend {
+        if device == .cpu { return CPUBackend(threads: threads) }
+        return try ConvolutionDispatcher.shared.select(device).backend
+    }
+
+    private func measure(_ problem: BenchDNNProblem, on backend: any ConvolutionBackend) throws -> Result {
+        let geometry = try problem.descriptor.resolve(input: problem.input, weights: problem.weights)
+        var generator = SystemRandomNumberGenerator()
+        let input = (0..<geometry.input.elementCount).map { _ in Float.random(in: -1..<1, using: &generator) }
+        let weights = (0..<geometry.filter.elementCount).map { _ in Float.random(in: -1..<1, using: &generator) }
+        var output = [Float](repeating: 0, count: geometry.output.elementCount)
+        var times: [Double] = []
+        try input.withUnsafeBufferPointer { x in
+            try weights.withUnsafeBufferPointer { w in
+                try output.withUnsafeMutableBufferPointer { y in
+                    func call() throws -> Double {
+                        let start = DispatchTime.now().uptimeNanoseconds
+                        try backend.convolve(geometry, input: x, weights: w, bias: nil, output: y)
+                        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+                    }
+                    // Warm-up: first-call costs (kernel builds, page faults) stay out of the figures.
+                    var warm = 0.0
+                    repeat { warm += try call() } while warm < min(50, budget * 250)
+                    var spent = 0.0
+                    repeat {
+                        let ms = try call()
+                        times.append(ms)
+                        spent += ms
+                    } while (spent < budget * 1000 || times.count < 5) && times.count < 100_000
+                }
+            }
+        }
+        times.sort()
+        let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+        let gflops = Double(geometry.flops) / (median * 1e6)
+        return Result(descriptor: try problem.canonical(), device: backend.name,
+                      algorithm: backend.algorithmName(for: geometry), median_ms: median, min_ms: times[0],
+                      runs: times.count, gflops: gflops, peak_fraction: peak.map { gflops / $0 })
+    }
+}
+
+extension LayerSuite: ExpressibleByArgument {}
