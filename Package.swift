@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "ConvKitCPUTests", dependencies: ["ConvKitCPU", "_ConvKitTestSupport"]),
         .testTarget(name: "ConvKitOpenCLTests", dependencies: ["ConvKitOpenCL", "ConvKitCPU", "_ConvKitTestSupport"]),
         .testTarget(name: "ConvKitTests", dependencies: ["ConvKit", "_ConvKitTestSupport"]),
-        .testTarget(name: "convkitCLITests", dependencies: ["ConvKit", "_ConvKitTestSupport"]),
+        .testTarget(name: "convkitCLITests", dependencies: ["ConvKit", "convkit"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -4,9 +4,9 @@ import Foundation
 ///
 /// `mb1ic64ih56iw56oc64oh56ow56kh3kw3sh1sw1ph1pw1dh0dw0g1`: batch, channels, sizes,
 /// kernel, strides, begin pads and dilation written as `d − 1`, as benchdnn does. Missing
-/// fields take benchdnn's defaults (`mb` 2, `iw = ih`, `kw = kh`, strides 1, pads 0,
-/// dilation 0, `g` 1); when `oh`/`ow` are given they fix the end pads, otherwise the end
-/// pad equals the begin pad. ``canonical`` writes every field.
+/// fields take benchdnn's defaults: `mb` 2, `g` 1, stride 1, pad 0, dilation 0, and a
+/// missing width field (`iw`, `ow`, `kw`, `sw`, `pw`, `dw`) equals its height field. When
+/// `oh`/`ow` are known they fix the end pads; otherwise the end pad equals the begin pad. ``canonical`` writes every field.
 public struct BenchDNNProblem: Hashable, Sendable, CustomStringConvertible {
     /// The input shape `N×C×H×W`.
     public var input: TensorShape
@@ -58,9 +58,11 @@ public struct BenchDNNProblem: Hashable, Sendable, CustomStringConvertible {
         }
         let iw = fields["iw"] ?? ih, kw = fields["kw"] ?? kh
         let g = fields["g"] ?? 1, mb = fields["mb"] ?? 2
-        let stride = Size2D(height: fields["sh"] ?? 1, width: fields["sw"] ?? 1)
-        let dilation = Size2D(height: (fields["dh"] ?? 0) + 1, width: (fields["dw"] ?? 0) + 1)
-        let ph = fields["ph"] ?? 0, pw = fields["pw"] ?? 0
+        let sh = fields["sh"] ?? 1, dh = fields["dh"] ?? 0
+        let stride = Size2D(height: sh, width: fields["sw"] ?? sh)
+        let dilation = Size2D(height: dh + 1, width: (fields["dw"] ?? dh) + 1)
+        let ph = fields["ph"] ?? 0, pw = fields["pw"] ?? ph
+        if fields["ow"] == nil, let oh = fields["oh"], iw == ih, kw == kh { fields["ow"] = oh }
         // benchdnn's end pad, `(o−1)·s + d·(k−1) + 1 − i − begin`, is negative when the stride
         // leaves input cells unused at the end; that is the same problem as an end pad of 0.
         func endPad(_ input: Int, _ kernel: Int, _ stride: Int, _ dilation: Int, _ begin: Int, _ output: Int?) -> Int {

@@ -113,7 +113,7 @@ public final class ConvolutionDispatcher: Sendable {
                        unavailable: unavailable.map(\.description))
     }
 
-    /// `1.2 GFLOP`, `50 MFLOP`, `450 FLOP`.
+    /// `1.2 GFLOP`, `50 MFLOP`, `1728 FLOP` (exact below a million).
     public static func formatFLOPs(_ flops: Int) -> String {
         let value = Double(flops)
         func trimmed(_ number: Double) -> String {
@@ -122,7 +122,6 @@ public final class ConvolutionDispatcher: Sendable {
         }
         if value >= 1e9 { return "\(trimmed(value / 1e9)) GFLOP" }
         if value >= 1e6 { return "\(trimmed(value / 1e6)) MFLOP" }
-        if value >= 1e3 { return "\(trimmed(value / 1e3)) kFLOP" }
         return "\(flops) FLOP"
     }
 }
