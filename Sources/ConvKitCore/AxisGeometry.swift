@@ -17,6 +17,8 @@ public struct AxisGeometry: Hashable, Sendable {
     public let padEnd: Int
     /// The output extent, ≥ 1.
     public let output: Int
+    /// Whether pooling's ceil rule produced ``output``.
+    public var ceilMode: Bool = false
 
     /// The dilated kernel extent `d·(k−1)+1`.
     public var effectiveKernel: Int { dilation * (kernel - 1) + 1 }
@@ -24,8 +26,9 @@ public struct AxisGeometry: Hashable, Sendable {
     /// The arithmetic that produced ``output``, e.g. `floor((5 + 1 + 1 − 3) / 2) + 1 = 3`.
     public var formula: String {
         let numerator = input + padBegin + padEnd - effectiveKernel
-        return "floor((\(input) + \(padBegin) + \(padEnd) − \(effectiveKernel)) / \(stride)) + 1 = "
-            + "floor(\(numerator) / \(stride)) + 1 = \(output)"
+        let rounding = ceilMode ? "ceil" : "floor"
+        return "\(rounding)((\(input) + \(padBegin) + \(padEnd) − \(effectiveKernel)) / \(stride)) + 1 = "
+            + "\(rounding)(\(numerator) / \(stride)) + 1 = \(output)"
     }
 
     /// Resolves one axis.
@@ -37,10 +40,12 @@ public struct AxisGeometry: Hashable, Sendable {
     ///   - dilation: Dilation, ≥ 1 (checked by the caller).
     ///   - mode: `.valid`, `.same` or `.sameLower`; explicit amounts come through `explicit`.
     ///   - explicit: The begin/end amounts of an explicit padding.
+    ///   - ceilMode: Pooling's ceil rule: round the window count up, then drop a last
+    ///     window that would start inside the end padding.
     /// - Returns: The axis, or `nil` when the dilated kernel does not fit the padded input.
     /// - Throws: ``ConvolutionError/sizeOverflow(parameter:)`` when an intermediate overflows.
     static func resolve(input: Int, kernel: Int, stride: Int, dilation: Int,
-                        padding: Padding, explicit: (begin: Int, end: Int)) throws -> AxisGeometry? {
+                        padding: Padding, explicit: (begin: Int, end: Int), ceilMode: Bool = false) throws -> AxisGeometry? {
         let effective = try checked("effective kernel") { try add(try multiply(dilation, kernel - 1), 1) }
         var begin = explicit.begin
         var end = explicit.end
@@ -59,8 +64,13 @@ public struct AxisGeometry: Hashable, Sendable {
         }
         let padded = try checked("padded input") { try add(try add(input, begin), end) }
         guard padded >= effective else { return nil }
+        var output = (padded - effective) / stride + 1
+        if ceilMode {
+            output = (padded - effective + stride - 1) / stride + 1
+            if (output - 1) * stride >= input + begin { output -= 1 }
+        }
         return AxisGeometry(input: input, kernel: kernel, stride: stride, dilation: dilation,
-                            padBegin: begin, padEnd: end, output: (padded - effective) / stride + 1)
+                            padBegin: begin, padEnd: end, output: output, ceilMode: ceilMode)
     }
 
     private struct Overflow: Error {}
