@@ -43,6 +43,7 @@ let package = Package(
             dependencies: [
                 "ConvKit", "_ConvKitTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(name: "_ConvKitTestSupport", dependencies: ["ConvKitCore"]),
