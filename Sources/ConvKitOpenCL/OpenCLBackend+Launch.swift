@@ -19,8 +19,9 @@ extension OpenCLBackend {
         defer { resources.release() }
 
         var status: cl_int = 0
-        let kernel = clCreateKernel(program, configuration.file.entryPoint, &status)
+        let created = clCreateKernel(program, configuration.file.entryPoint, &status)
         try clCheck(status, "clCreateKernel")
+        guard let kernel = created else { throw OpenCLError.call(function: "clCreateKernel", code: Int32(CL_INVALID_KERNEL)) }
         resources.kernel = kernel
         let queue = try context.makeQueue()
         resources.queue = queue
@@ -32,7 +33,7 @@ extension OpenCLBackend {
             ?? inputBuffer
         let outputBuffer = try resources.buffer(context.context, outputBytes: output.count * MemoryLayout<Float>.size)
 
-        var arguments = KernelArguments(kernel!)
+        var arguments = KernelArguments(kernel)
         try arguments.append(inputBuffer, "input")
         try arguments.append(weightBuffer, "weights")
         try arguments.append(biasBuffer, "bias")
