@@ -1,1 +1,93 @@
+import COpenCL
 import ConvKitCore
+import Foundation
+
+/// Convolutions on one OpenCL device.
+///
+/// Cheap to create and safe to share between threads: the device's context and compiled
+/// programs are process-wide (see ``OpenCLRuntime``); each call creates its own queue,
+/// kernel object and buffers, so no `cl_kernel` is shared while its arguments are set.
+/// Every valid geometry is supported up to the device's limits: all paddings, strides,
+/// dilations, groups (including depthwise), batch sizes and bias.
+public struct OpenCLBackend: ConvolutionBackend {
+    /// `"opencl:N"`, with `N` the device index.
+    public let name: String
+    /// The device summary.
+    public let device: ComputeDevice
+    /// Everything discovery learned about the device.
+    public let deviceInfo: OpenCLDeviceInfo
+    /// Which kernel family this backend uses.
+    public let kernelChoice: KernelChoice
+    /// Where kernel source comes from (resolved: never ``KernelSourceLocation/default``).
+    public let kernelSources: KernelSourceLocation
+    /// The disk cache directory for compiled programs, or `nil` when it is off.
+    public let cacheDirectory: URL?
+
+    let context: OpenCLDeviceContext
+
+    /// Opens device `deviceIndex` of the flat list ``OpenCLRuntime/discover()`` returns.
+    ///
+    /// - Parameters:
+    ///   - deviceIndex: The device's ``OpenCLDeviceInfo/index`` (default 0, the first).
+    ///   - kernel: The kernel family (default ``KernelChoice/auto``).
+    ///   - kernels: Where `.cl` text comes from (default: `CONVKIT_KERNELS_DIR` or the
+    ///     copy inside the library).
+    ///   - cache: Where compiled binaries are kept (default: `CONVKIT_CACHE_DIR` or the
+    ///     user cache directory). Tests pass a directory, since environment variables are
+    ///     process-wide.
+    /// - Throws: ``OpenCLError`` when discovery failed or the index does not exist.
+    public init(deviceIndex: Int = 0, kernel: KernelChoice = .auto,
+                kernels: KernelSourceLocation = .default, cache: ProgramCacheLocation = .default) throws(OpenCLError) {
+        context = try OpenCLRuntime.context(at: deviceIndex)
+        deviceInfo = context.info
+        device = context.info.computeDevice
+        name = "opencl:\(deviceIndex)"
+        kernelChoice = kernel
+        kernelSources = kernels.resolved
+        cacheDirectory = cache.resolvedDirectory
+    }
+
+    /// The kernel and launch shape ``execute(_:input:weights:bias:output:)`` uses for
+    /// `geometry`, so callers can show or test the choice.
+    public func configuration(for geometry: ConvolutionGeometry) -> KernelConfiguration {
+        KernelConfiguration.choose(for: geometry, on: deviceInfo, choice: kernelChoice)
+    }
+
+    /// Every kernel configuration this backend can choose on its device.
+    public var configurations: [KernelConfiguration] {
+        KernelConfiguration.variants(for: deviceInfo).filter { kernelChoice != .direct || $0.file == .direct }
+    }
+
+    /// Builds (or loads) every program in ``configurations`` now, so a first convolution
+    /// does not pay for compilation.
+    ///
+    /// - Throws: ``OpenCLError/buildFailed(file:options:code:log:)`` for a kernel that does
+    ///   not compile.
+    public func prepare() throws(OpenCLError) {
+        for configuration in configurations { _ = try program(for: configuration) }
+    }
+
+    /// Supported unless a dimension leaves the kernels' `int` range or a buffer exceeds the
+    /// device's largest allocation.
+    public func support(for geometry: ConvolutionGeometry) -> BackendSupport {
+        let dimensions = geometry.input.dimensions + geometry.filter.dimensions + geometry.output.dimensions
+        let products = [geometry.output.batch * geometry.output.channels,
+                        geometry.input.height * geometry.input.width, geometry.output.height * geometry.output.width]
+        if let large = (dimensions + products).first(where: { $0 > Int(Int32.max) }) {
+            return .unsupported(reason: "a size of \(large) exceeds the OpenCL kernels' 32-bit int range")
+        }
+        for (label, shape) in [("input", geometry.input), ("weights", geometry.filter), ("output", geometry.output)] {
+            let (bytes, overflow) = shape.elementCount.multipliedReportingOverflow(by: MemoryLayout<Float>.size)
+            if overflow || UInt64(bytes) > deviceInfo.maxAllocationBytes {
+                return .unsupported(reason: "the \(label) buffer (\(shape)) exceeds \(deviceInfo.name)'s largest "
+                                    + "allocation of \(deviceInfo.maxAllocationBytes) bytes")
+            }
+        }
+        return .supported
+    }
+
+    func program(for configuration: KernelConfiguration) throws(OpenCLError) -> (cl_program, ProgramOrigin) {
+        try context.programs.program(configuration, on: context, sources: kernelSources,
+                                     disk: cacheDirectory.map { DiskProgramCache(directory: $0) })
+    }
+}

@@ -1,0 +1,147 @@
+import ConvKitCore
+
+/// Which kernel family a backend uses.
+public enum KernelChoice: String, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+    /// The tiled kernel where it applies and pays off, otherwise the direct kernel.
+    case auto
+    /// Always the direct kernel.
+    case direct
+    /// The tiled kernel wherever it applies (its local tile fits the device); the direct
+    /// kernel for the rest.
+    case tiled
+
+    /// The lower-case name.
+    public var description: String { rawValue }
+}
+
+/// The code-generation choices for one kernel launch, and the launch sizes they imply.
+///
+/// The single record both the `-D` build options and the NDRange come from, so the host
+/// and the kernel can never disagree about a tile or work-group size. Only values with
+/// few possibilities live here; every problem size is a kernel argument, so a whole test
+/// run compiles ``variants(for:)`` and nothing else.
+public struct KernelConfiguration: Hashable, Sendable, CustomStringConvertible {
+    /// The kernel file.
+    public var file: KernelFile
+    /// The work-group extent: `width` along output columns (dimension 0), `height` along
+    /// output rows (dimension 1). For the tiled kernel it is also the output tile.
+    public var workGroup: Size2D
+    /// Output channels each work-item accumulates in registers (`K_BLOCK`; 1 for direct).
+    public var channelBlock: Int
+    /// The filter size the loops are unrolled for, or `nil` for the generic loops.
+    public var unrolledKernel: Size2D?
+
+    /// Filter sizes with an unrolled variant; others run the generic loops.
+    static let unrolledSizes: Set<Size2D> = [Size2D(3)]
+    /// The direct kernel's preferred work-group: 16 columns keep a GPU's loads coalesced.
+    static let directWorkGroup = Size2D(height: 4, width: 16)
+    /// The tiled kernel's output tile, 128 work-items.
+    static let tiledWorkGroup = Size2D(height: 8, width: 16)
+    /// Register block for groups with at least this many output channels.
+    static let wideChannelBlock = 4
+
+    /// `-D` name/value pairs, in a fixed order so equal configurations give equal options.
+    public var defines: [(name: String, value: Int)] {
+        let kernel = [("KERNEL_H", unrolledKernel?.height ?? 0), ("KERNEL_W", unrolledKernel?.width ?? 0)]
+        switch file {
+        case .direct:
+            return [("WG_X", workGroup.width), ("WG_Y", workGroup.height)] + kernel
+        case .tiled:
+            return [("TILE_W", workGroup.width), ("TILE_H", workGroup.height), ("K_BLOCK", channelBlock)] + kernel
+        }
+    }
+
+    /// The `clBuildProgram` options: OpenCL C 1.2 plus the defines.
+    public var buildOptions: String {
+        (["-cl-std=CL1.2"] + defines.map { "-D\($0.name)=\($0.value)" }).joined(separator: " ")
+    }
+
+    /// `conv2d_tiled.cl -DTILE_W=16 ...`.
+    public var description: String { "\(file) \(buildOptions)" }
+
+    /// Global and local NDRange sizes for `geometry`; global sizes are rounded up to the
+    /// work-group, and the kernels bounds-check the tail.
+    func launch(for geometry: ConvolutionGeometry) -> (global: [Int], local: [Int]) {
+        let output = geometry.output
+        let columns = Self.roundUp(output.width, to: workGroup.width)
+        let rows = Self.roundUp(output.height, to: workGroup.height)
+        let depth = switch file {
+        case .direct: output.batch * output.channels
+        case .tiled: output.batch * geometry.groups * channelBlocks(for: geometry)
+        }
+        return ([columns, rows, depth], [workGroup.width, workGroup.height, 1])
+    }
+
+    /// `ceil(Kg / K_BLOCK)`.
+    func channelBlocks(for geometry: ConvolutionGeometry) -> Int {
+        (geometry.outputChannelsPerGroup + channelBlock - 1) / channelBlock
+    }
+
+    /// The input window one tiled work-group stages per channel, `(rows, columns)`.
+    func tileExtent(for geometry: ConvolutionGeometry) -> Size2D {
+        Size2D(height: (workGroup.height - 1) * geometry.stride.height + geometry.effectiveKernel.height,
+               width: (workGroup.width - 1) * geometry.stride.width + geometry.effectiveKernel.width)
+    }
+
+    private static func roundUp(_ value: Int, to multiple: Int) -> Int {
+        (value + multiple - 1) / multiple * multiple
+    }
+}
+
+extension KernelConfiguration {
+    /// The configuration a backend with `choice` uses for `geometry` on `device`.
+    static func choose(for geometry: ConvolutionGeometry, on device: OpenCLDeviceInfo,
+                       choice: KernelChoice) -> KernelConfiguration {
+        let unrolled = unrolledSizes.contains(geometry.kernel) ? geometry.kernel : nil
+        let direct = KernelConfiguration(file: .direct, workGroup: fittedWorkGroup(directWorkGroup, on: device),
+                                         channelBlock: 1, unrolledKernel: unrolled)
+        let block = geometry.outputChannelsPerGroup >= wideChannelBlock ? wideChannelBlock : 1
+        let tiled = KernelConfiguration(file: .tiled, workGroup: tiledWorkGroup, channelBlock: block,
+                                        unrolledKernel: unrolled)
+        guard choice != .direct, tiled.fits(geometry, on: device) else { return direct }
+        if choice == .tiled { return tiled }
+        // A tile mostly made of tail wastes its work-items; the direct kernel is better there.
+        let outputs = geometry.output.height * geometry.output.width
+        return outputs * 2 >= tiledWorkGroup.height * tiledWorkGroup.width ? tiled : direct
+    }
+
+    /// Every configuration ``choose(for:on:choice:)`` can return on `device`: the set a
+    /// test builds once to prove each compiles.
+    static func variants(for device: OpenCLDeviceInfo) -> [KernelConfiguration] {
+        let kernels: [Size2D?] = [nil] + unrolledSizes.sorted { $0.height < $1.height }
+        var result: [KernelConfiguration] = []
+        for kernel in kernels {
+            result.append(KernelConfiguration(file: .direct, workGroup: fittedWorkGroup(directWorkGroup, on: device),
+                                              channelBlock: 1, unrolledKernel: kernel))
+            for block in [1, wideChannelBlock] where tiledWorkGroup.height * tiledWorkGroup.width <= device.maxWorkGroupSize {
+                result.append(KernelConfiguration(file: .tiled, workGroup: tiledWorkGroup, channelBlock: block,
+                                                  unrolledKernel: kernel))
+            }
+        }
+        return result
+    }
+
+    /// Whether the tiled kernel can run `geometry`: the work-group is allowed and the tile
+    /// takes at most half the local memory (leaving room for the driver and occupancy).
+    func fits(_ geometry: ConvolutionGeometry, on device: OpenCLDeviceInfo) -> Bool {
+        guard workGroup.height * workGroup.width <= device.maxWorkGroupSize,
+              device.maxWorkItemSizes.count >= 2,
+              workGroup.width <= device.maxWorkItemSizes[0], workGroup.height <= device.maxWorkItemSizes[1]
+        else { return false }
+        let extent = tileExtent(for: geometry)
+        let bytes = UInt64(extent.height) * UInt64(extent.width) * UInt64(MemoryLayout<Float>.size)
+        return bytes <= device.localMemoryBytes / 2
+    }
+
+    /// Halves the work-group (rows first, keeping columns for coalescing) until the
+    /// device accepts it.
+    private static func fittedWorkGroup(_ preferred: Size2D, on device: OpenCLDeviceInfo) -> Size2D {
+        var size = preferred
+        let maxItems = device.maxWorkItemSizes + [Int](repeating: 1, count: max(0, 2 - device.maxWorkItemSizes.count))
+        while size.height * size.width > device.maxWorkGroupSize || size.height > maxItems[1] || size.width > maxItems[0],
+              size.height * size.width > 1 {
+            if size.height > 1 { size.height /= 2 } else { size.width /= 2 }
+        }
+        return size
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+
+/// The `.cl` files ConvKit builds, one per kernel family.
+public enum KernelFile: String, CaseIterable, Hashable, Sendable, CustomStringConvertible {
+    /// `conv2d_direct.cl`: one work-item per output element; right for every geometry.
+    case direct = "conv2d_direct.cl"
+    /// `conv2d_tiled.cl`: local-memory input tiles and register blocking over output channels.
+    case tiled = "conv2d_tiled.cl"
+
+    /// The file name, e.g. `conv2d_direct.cl`.
+    public var description: String { rawValue }
+
+    /// The `__kernel` entry point the file defines.
+    var entryPoint: String {
+        switch self {
+        case .direct: "conv2d_direct"
+        case .tiled: "conv2d_tiled"
+        }
+    }
+
+    /// The text compiled into the library by `.embedInCode("kernels")`.
+    var embeddedText: String {
+        let bytes: [UInt8] = switch self {
+        case .direct: PackageResources.conv2d_direct_cl
+        case .tiled: PackageResources.conv2d_tiled_cl
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// Where kernel source text comes from.
+///
+/// The library carries its kernels, so an app on another machine needs no checkout;
+/// a directory on disk is for editing kernels without rebuilding Swift.
+public enum KernelSourceLocation: Hashable, Sendable, CustomStringConvertible {
+    /// The `CONVKIT_KERNELS_DIR` directory when that variable is set and non-empty,
+    /// otherwise ``embedded``. Resolved when a backend is created.
+    case `default`
+    /// The copy compiled into the library.
+    case embedded
+    /// `.cl` files read from this directory.
+    case directory(URL)
+
+    /// The concrete location `self` stands for now (never ``default``).
+    public var resolved: KernelSourceLocation {
+        guard case .default = self else { return self }
+        if let path = ProcessInfo.processInfo.environment["CONVKIT_KERNELS_DIR"], !path.isEmpty {
+            return .directory(URL(fileURLWithPath: path, isDirectory: true))
+        }
+        return .embedded
+    }
+
+    /// `embedded` or the directory path.
+    public var description: String {
+        switch self {
+        case .default: "default"
+        case .embedded: "embedded"
+        case let .directory(url): url.path
+        }
+    }
+
+    /// The source of `file`, preceded by a `#line` directive naming `kernels/<file>` so
+    /// compiler messages point at the real file and line.
+    func source(of file: KernelFile) throws(OpenCLError) -> String {
+        let text: String
+        switch resolved {
+        case .default, .embedded:
+            text = file.embeddedText
+        case let .directory(url):
+            do {
+                text = try String(contentsOf: url.appendingPathComponent(file.rawValue), encoding: .utf8)
+            } catch {
+                throw .kernelSourceUnavailable(file: file.rawValue, location: url.path, reason: "\(error)")
+            }
+        }
+        return "#line 1 \"kernels/\(file.rawValue)\"\n" + text
+    }
+}

@@ -1,0 +1,109 @@
+import ConvKitCore
+@testable import ConvKitOpenCL
+import Foundation
+import Testing
+import _ConvKitTestSupport
+
+@Suite("OpenCL kernel sources and program caches")
+struct KernelBuildTests {
+    /// `Tests/ConvKitOpenCLTests/<this file>` → the repository root.
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test("the kernels shipped inside the library equal kernels/")
+    func embeddedMatchesDisk() throws {
+        let directory = Self.repository.appendingPathComponent("kernels")
+        let onDisk = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".cl") }
+        #expect(Set(onDisk) == Set(KernelFile.allCases.map(\.rawValue)), "every .cl file is a KernelFile and embedded")
+        for file in KernelFile.allCases {
+            let text = try String(contentsOf: directory.appendingPathComponent(file.rawValue), encoding: .utf8)
+            #expect(file.embeddedText == text, "\(file) in the library differs from kernels/\(file); rebuild")
+            #expect(text.contains("__kernel") && text.contains(file.entryPoint))
+        }
+    }
+
+    @Test("every configuration the backend can choose builds", .enabled(if: TestDevice.shouldRun, TestDevice.skipReason))
+    func everyVariantBuilds() throws {
+        guard requireDevice() else { return }
+        let backend = try TestDevice.backend()
+        let variants = backend.configurations
+        #expect(Set(variants.map(\.file)) == Set(KernelFile.allCases))
+        #expect(Set(variants.map(\.buildOptions)).count == variants.count)
+        try backend.prepare()
+        for variant in variants {
+            let (_, origin) = try backend.program(for: variant)
+            #expect(origin == .memory, "\(variant) was built by prepare()")
+        }
+    }
+
+    @Test("a second build loads the binary from the disk cache",
+          .enabled(if: TestDevice.shouldRun, TestDevice.skipReason))
+    func diskCacheHit() throws {
+        guard requireDevice() else { return }
+        let context = try OpenCLRuntime.context(at: 0)
+        let directory = TestDevice.scratch.appendingPathComponent("disk-cache-\(UInt32.random(in: 0...UInt32.max))")
+        let disk = DiskProgramCache(directory: directory)
+        let configuration = KernelConfiguration.variants(for: context.info)[0]
+        let source = try KernelSourceLocation.embedded.source(of: configuration.file)
+        let builder = ProgramBuilder(device: context, disk: disk)
+        let (_, first) = try builder.build(configuration.file, source: source, options: configuration.buildOptions)
+        #expect(first == .source)
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(files.count == 1 && files[0].hasSuffix(".bin") && files[0].hasPrefix("conv2d_direct-"),
+                "one binary, no temp file left: \(files)")
+        let (_, second) = try builder.build(configuration.file, source: source, options: configuration.buildOptions)
+        #expect(second == .disk)
+
+        // A corrupt entry is not an error: the builder compiles from source and rewrites it.
+        try Data("not a binary".utf8).write(to: directory.appendingPathComponent(files[0]))
+        let (_, recovered) = try builder.build(configuration.file, source: source, options: configuration.buildOptions)
+        #expect(recovered == .source)
+        let (_, rewritten) = try builder.build(configuration.file, source: source, options: configuration.buildOptions)
+        #expect(rewritten == .disk)
+    }
+
+    @Test("cache locations resolve; `off` disables")
+    func cacheLocations() {
+        #expect(ProgramCacheLocation.off.resolvedDirectory == nil)
+        let url = URL(fileURLWithPath: "/tmp/x", isDirectory: true)
+        #expect(ProgramCacheLocation.directory(url).resolvedDirectory == url)
+        #expect(KernelSourceLocation.directory(url).resolved == .directory(url))
+        var hash = FNV1a64()
+        hash.combine("a")
+        #expect(hash.hex.count == 16)
+    }
+
+    @Test("a broken kernel gives a build error naming the file and line",
+          .enabled(if: TestDevice.shouldRun, TestDevice.skipReason))
+    func brokenKernel() throws {
+        guard requireDevice() else { return }
+        let directory = TestDevice.scratch.appendingPathComponent("broken-kernels")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let broken = "// a kernel with a syntax error on line 3\n\n__kernel void conv2d_direct(__global float *x) { x[0] = ; }\n"
+        try broken.write(to: directory.appendingPathComponent("conv2d_direct.cl"), atomically: true, encoding: .utf8)
+        let backend = try OpenCLBackend(kernel: .direct, kernels: .directory(directory), cache: .off)
+        var generator = SeededGenerator(seed: 1)
+        let problem = try Problem(input: TensorShape(1, 1, 4, 4), filters: 1, kernel: Size2D(3),
+                                  descriptor: Conv2DDescriptor(), bias: false, generator: &generator,
+                                  value: Problem.smallInteger)
+        do {
+            _ = try problem.run(on: backend)
+            Issue.record("a broken kernel built")
+        } catch let error as OpenCLError {
+            guard case let .buildFailed(file, options, code, log) = error else {
+                Issue.record("expected a build failure, got \(error)")
+                return
+            }
+            #expect(file == "conv2d_direct.cl")
+            #expect(options.contains("-DWG_X="))
+            #expect(code == -11)
+            #expect(log.contains("kernels/conv2d_direct.cl:3"), "the log names file and line: \(log)")
+            #expect(error.description.contains("CL_BUILD_PROGRAM_FAILURE"))
+        }
+        // A missing file is reported with its location, not a crash.
+        let tiled = try OpenCLBackend(kernel: .tiled, kernels: .directory(directory), cache: .off)
+        let config = tiled.configuration(for: problem.geometry)
+        #expect(config.file == .tiled)
+        #expect(throws: OpenCLError.self) { _ = try problem.run(on: tiled) }
+    }
+}
