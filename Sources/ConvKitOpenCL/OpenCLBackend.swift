@@ -91,3 +91,14 @@ public struct OpenCLBackend: ConvolutionBackend {
                                      disk: cacheDirectory.map { DiskProgramCache(directory: $0) })
     }
 }
+
+extension OpenCLBackend {
+    /// The kernel entry point and its register block, e.g. `conv2d_tiled k4 3x3`.
+    public func algorithmName(for geometry: ConvolutionGeometry) -> String {
+        let chosen = configuration(for: geometry)
+        var name = chosen.file.rawValue.replacingOccurrences(of: ".cl", with: "")
+        if chosen.channelBlock > 1 { name += " k\(chosen.channelBlock)" }
+        if let unrolled = chosen.unrolledKernel { name += " \(unrolled.height)x\(unrolled.width)" }
+        return name
+    }
+}
