@@ -56,7 +56,8 @@ CK_AVX2 static void plane_avx2(const ck_conv_plane *p, const float *input, const
     int lo, hi;
     interior_columns(p, &lo, &hi);
     const int sw = p->stride_width;
-    const __m256i lanes = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(sw));
+    const __m256i ramp = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i lanes = _mm256_mullo_epi32(ramp, _mm256_set1_epi32(sw));
     for (int i = 0; i < p->output_height; i++) {
         int first, last;
         live_rows(p, i, &first, &last);
@@ -64,22 +65,27 @@ CK_AVX2 static void plane_avx2(const ck_conv_plane *p, const float *input, const
         for (int j = 0; j < lo; j++) {
             out[j] = point(p, input, weights, i, j, first, last, accumulate ? out[j] : initial);
         }
-        int j = lo;
-        for (; j + 8 <= hi; j += 8) {
-            __m256 acc = accumulate ? _mm256_loadu_ps(out + j) : _mm256_set1_ps(initial);
+        for (int j = lo; j < hi; j += 8) {
+            // The last block of the interior is masked rather than overlapped, because
+            // accumulating twice into the same output would be wrong.
+            const int live = ck_min(8, hi - j);
+            const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(live), ramp);
+            const __m256 maskf = _mm256_castsi256_ps(mask);
+            __m256 acc = accumulate ? _mm256_maskload_ps(out + j, mask) : _mm256_set1_ps(initial);
             for (int r = first; r < last; r++) {
                 const int ih = i * p->stride_height - p->pad_top + r * p->dilation_height;
                 const float *line = input + (ptrdiff_t)ih * p->input_width + j * sw - p->pad_left;
                 const float *w = weights + r * p->kernel_width;
                 for (int s = 0; s < p->kernel_width; s++) {
                     const float *at = line + s * p->dilation_width;
-                    const __m256 x = sw == 1 ? _mm256_loadu_ps(at) : _mm256_i32gather_ps(at, lanes, 4);
+                    const __m256 x = sw == 1 ? _mm256_maskload_ps(at, mask)
+                                             : _mm256_mask_i32gather_ps(_mm256_setzero_ps(), at, lanes, maskf, 4);
                     acc = _mm256_fmadd_ps(_mm256_set1_ps(w[s]), x, acc);
                 }
             }
-            _mm256_storeu_ps(out + j, acc);
+            _mm256_maskstore_ps(out + j, mask, acc);
         }
-        for (; j < p->output_width; j++) {
+        for (int j = hi; j < p->output_width; j++) {
             out[j] = point(p, input, weights, i, j, first, last, accumulate ? out[j] : initial);
         }
     }
