@@ -65,25 +65,61 @@ CK_AVX2 static void plane_avx2(const ck_conv_plane *p, const float *input, const
         for (int j = 0; j < lo; j++) {
             out[j] = point(p, input, weights, i, j, first, last, accumulate ? out[j] : initial);
         }
-        for (int j = lo; j < hi; j += 8) {
-            // The last block of the interior is masked rather than overlapped, because
-            // accumulating twice into the same output would be wrong.
-            const int live = ck_min(8, hi - j);
-            const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(live), ramp);
-            const __m256 maskf = _mm256_castsi256_ps(mask);
-            __m256 acc = accumulate ? _mm256_maskload_ps(out + j, mask) : _mm256_set1_ps(initial);
+        // Four independent 8-wide accumulators: one chain of dependent FMAs would wait
+        // on the FMA latency (4 cycles) at every tap. Lanes past the interior are masked
+        // rather than overlapped, because accumulating twice into one output is wrong.
+        for (int j = lo; j < hi; j += 32) {
+            const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(hi - j), ramp);
+            const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(hi - j - 8), ramp);
+            const __m256i m2 = _mm256_cmpgt_epi32(_mm256_set1_epi32(hi - j - 16), ramp);
+            const __m256i m3 = _mm256_cmpgt_epi32(_mm256_set1_epi32(hi - j - 24), ramp);
+            const __m256 start = _mm256_set1_ps(initial);
+            const int full = hi - j >= 32;
+            __m256 a0 = accumulate ? _mm256_maskload_ps(out + j, m0) : start;
+            __m256 a1 = accumulate ? _mm256_maskload_ps(out + j + 8, m1) : start;
+            __m256 a2 = accumulate ? _mm256_maskload_ps(out + j + 16, m2) : start;
+            __m256 a3 = accumulate ? _mm256_maskload_ps(out + j + 24, m3) : start;
             for (int r = first; r < last; r++) {
                 const int ih = i * p->stride_height - p->pad_top + r * p->dilation_height;
                 const float *line = input + (ptrdiff_t)ih * p->input_width + j * sw - p->pad_left;
                 const float *w = weights + r * p->kernel_width;
-                for (int s = 0; s < p->kernel_width; s++) {
-                    const float *at = line + s * p->dilation_width;
-                    const __m256 x = sw == 1 ? _mm256_maskload_ps(at, mask)
-                                             : _mm256_mask_i32gather_ps(_mm256_setzero_ps(), at, lanes, maskf, 4);
-                    acc = _mm256_fmadd_ps(_mm256_set1_ps(w[s]), x, acc);
+                // Two loops so the stride test stays out of the tap loop and the four
+                // accumulators stay in registers.
+                if (sw == 1 && full) {
+                    // Masked loads cost several times a plain one; full blocks skip them.
+                    for (int s = 0; s < p->kernel_width; s++) {
+                        const float *at = line + s * p->dilation_width;
+                        const __m256 wv = _mm256_set1_ps(w[s]);
+                        a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(at), a0);
+                        a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(at + 8), a1);
+                        a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(at + 16), a2);
+                        a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(at + 24), a3);
+                    }
+                } else if (sw == 1) {
+                    for (int s = 0; s < p->kernel_width; s++) {
+                        const float *at = line + s * p->dilation_width;
+                        const __m256 wv = _mm256_set1_ps(w[s]);
+                        a0 = _mm256_fmadd_ps(wv, _mm256_maskload_ps(at, m0), a0);
+                        a1 = _mm256_fmadd_ps(wv, _mm256_maskload_ps(at + 8, m1), a1);
+                        a2 = _mm256_fmadd_ps(wv, _mm256_maskload_ps(at + 16, m2), a2);
+                        a3 = _mm256_fmadd_ps(wv, _mm256_maskload_ps(at + 24, m3), a3);
+                    }
+                } else {
+                    const __m256 zero = _mm256_setzero_ps();
+                    for (int s = 0; s < p->kernel_width; s++) {
+                        const float *at = line + s * p->dilation_width;
+                        const __m256 wv = _mm256_set1_ps(w[s]);
+                        a0 = _mm256_fmadd_ps(wv, _mm256_mask_i32gather_ps(zero, at, lanes, _mm256_castsi256_ps(m0), 4), a0);
+                        a1 = _mm256_fmadd_ps(wv, _mm256_mask_i32gather_ps(zero, at + 8 * sw, lanes, _mm256_castsi256_ps(m1), 4), a1);
+                        a2 = _mm256_fmadd_ps(wv, _mm256_mask_i32gather_ps(zero, at + 16 * sw, lanes, _mm256_castsi256_ps(m2), 4), a2);
+                        a3 = _mm256_fmadd_ps(wv, _mm256_mask_i32gather_ps(zero, at + 24 * sw, lanes, _mm256_castsi256_ps(m3), 4), a3);
+                    }
                 }
             }
-            _mm256_maskstore_ps(out + j, mask, acc);
+            _mm256_maskstore_ps(out + j, m0, a0);
+            _mm256_maskstore_ps(out + j + 8, m1, a1);
+            _mm256_maskstore_ps(out + j + 16, m2, a2);
+            _mm256_maskstore_ps(out + j + 24, m3, a3);
         }
         for (int j = hi; j < p->output_width; j++) {
             out[j] = point(p, input, weights, i, j, first, last, accumulate ? out[j] : initial);

@@ -1,4 +1,5 @@
 #include "internal.h"
+#include <string.h>
 
 // One panel's columns split into runs that share an output row: within a run the
 // input columns step by the stride, so a tap is a strided (often contiguous) copy.
@@ -26,14 +27,23 @@ static int panel_runs(const ck_conv_plane *p, ptrdiff_t first, int columns, int 
 static void pack_tap(const float *channel, int height, int width, int stride, int row, int col,
                      const run *r, float *dst) {
     float *out = dst + r->lane;
+    // Full-panel runs are the common case; a constant-size memcpy/memset compiles to a
+    // few vector moves, which keeps packing well below the micro-kernel's time.
+    const int full = r->count == CK_GEMM_NR;
     if (row < 0 || row >= height) {
+        if (full) {
+            memset(out, 0, CK_GEMM_NR * sizeof(float));
+            return;
+        }
         for (int k = 0; k < r->count; k++) out[k] = 0.0f;
         return;
     }
     const float *line = channel + (ptrdiff_t)row * width;
     const int last = col + (r->count - 1) * stride;
     if (col >= 0 && last < width) {
-        if (stride == 1) {
+        if (stride == 1 && full) {
+            memcpy(out, line + col, CK_GEMM_NR * sizeof(float));
+        } else if (stride == 1) {
             for (int k = 0; k < r->count; k++) out[k] = line[col + k];
         } else {
             for (int k = 0; k < r->count; k++) out[k] = line[col + k * stride];
