@@ -1,1 +1,133 @@
+import CConvKitKernels
 import ConvKitCore
+import Foundation
+
+/// ConvKit's multithreaded CPU convolution: packed implicit GEMM with an AVX2/FMA
+/// micro-kernel for dense layers, and a vectorised direct kernel for depthwise and
+/// small problems.
+///
+/// The backend is a plain value: it holds no mutable state, so one instance may be
+/// shared by any number of threads calling ``execute(_:input:weights:bias:output:)`` at
+/// once. Each call allocates only bounded per-task workspace (a few hundred KB at most,
+/// none on the direct path) and splits its output into disjoint blocks for Dispatch's
+/// shared pool. Problems below ``inlineFLOPThreshold`` run entirely on the calling thread.
+///
+/// Results: with small-integer data every summation order is exact, so the output
+/// equals ``ReferenceBackend`` bit for bit; otherwise each element lies within
+/// ``Agreement/directTau(for:)`` of it.
+public struct CPUBackend: ConvolutionBackend {
+    /// `"cpu"`.
+    public let name = "cpu"
+    /// The host processor: its model name from `/proc/cpuinfo` where available, and
+    /// the number of active cores.
+    public let device: ComputeDevice
+    /// The most threads one call uses, ≥ 1.
+    public let threads: Int
+    /// The algorithm requested at creation; ``CPUAlgorithm/auto`` defers to
+    /// ``plannedAlgorithm(for:)``.
+    public let algorithm: CPUAlgorithm
+
+    /// Problems with fewer FLOPs than this run on the calling thread: waking the pool
+    /// costs more than it saves below roughly half a MFLOP (~5 µs of work on one core).
+    public static let inlineFLOPThreshold = 1 << 19
+
+    /// Dense problems with fewer FLOPs than this take the direct path under
+    /// ``CPUAlgorithm/auto``: it needs no packing and no workspace, which dominates for
+    /// toy sizes such as a 5×5 input with a 3×3 filter.
+    public static let directFLOPThreshold = 1 << 16
+
+    /// Creates a CPU backend.
+    ///
+    /// - Parameters:
+    ///   - threads: The most threads a call may use; `nil` means every active core. Values
+    ///     below 1 are clamped to 1 (a thread count is a hint, not worth a trap or a throw).
+    ///   - algorithm: The loops to run; ``CPUAlgorithm/auto`` picks per problem.
+    public init(threads: Int? = nil, algorithm: CPUAlgorithm = .auto) {
+        self.threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        self.algorithm = algorithm
+        self.device = HostCPU.device
+    }
+
+    /// The concrete algorithm ``execute(_:input:weights:bias:output:)`` runs for
+    /// `geometry`; never ``CPUAlgorithm/auto``.
+    ///
+    /// A forced ``CPUAlgorithm/direct`` or ``CPUAlgorithm/gemm`` is returned as is. Under
+    /// ``CPUAlgorithm/auto``, in this order:
+    /// 1. one input channel per group (depthwise, with or without a channel multiplier)
+    ///    → `direct`: a GEMM would run 1-row tiles;
+    /// 2. fewer than ``directFLOPThreshold`` FLOPs → `direct`: packing costs more than it saves;
+    /// 3. fewer than 3 output channels per group → `direct`: a 6-row tile would be mostly idle;
+    /// 4. otherwise → `gemm`.
+    public func plannedAlgorithm(for geometry: ConvolutionGeometry) -> CPUAlgorithm {
+        switch algorithm {
+        case .direct, .gemm:
+            return algorithm
+        case .auto:
+            if geometry.inputChannelsPerGroup == 1 { return .direct }
+            if geometry.flops < Self.directFLOPThreshold { return .direct }
+            if geometry.outputChannelsPerGroup < 3 { return .direct }
+            return .gemm
+        }
+    }
+
+    /// Every valid geometry whose indices fit the kernels' 32-bit spatial arithmetic.
+    ///
+    /// - Returns: ``BackendSupport/unsupported(reason:)`` naming the extent when a
+    ///   padded size, a pixel count or a reduction length passes `2³⁰`.
+    public func support(for geometry: ConvolutionGeometry) -> BackendSupport {
+        let limit = 1 << 30
+        let extents: [(String, Int)] = [
+            ("padded input height", geometry.input.height + geometry.rows.padBegin + geometry.rows.padEnd),
+            ("padded input width", geometry.input.width + geometry.columns.padBegin + geometry.columns.padEnd),
+            ("output rows × stride", geometry.output.height * geometry.rows.stride),
+            ("output columns × stride", geometry.output.width * geometry.columns.stride),
+            ("output pixels per channel", geometry.output.height * geometry.output.width),
+            ("reduction length", geometry.reductionLength),
+        ]
+        for (what, value) in extents where value > limit {
+            return .unsupported(reason: "\(what) \(value) exceeds the CPU kernels' 32-bit index range (\(limit))")
+        }
+        return .supported
+    }
+
+    /// Computes the convolution into `output` with ``plannedAlgorithm(for:)``.
+    ///
+    /// Never throws: every geometry that ``support(for:)`` accepts is computed.
+    public func execute(_ geometry: ConvolutionGeometry, input: UnsafeBufferPointer<Float>,
+                        weights: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>?,
+                        output: UnsafeMutableBufferPointer<Float>) throws {
+        guard let x = input.baseAddress, let w = weights.baseAddress, let y = output.baseAddress else { return }
+        let buffers = KernelBuffers(input: x, weights: w, bias: geometry.hasBias ? bias?.baseAddress : nil, output: y)
+        let loop = ParallelLoop(threads: geometry.flops < Self.inlineFLOPThreshold ? 1 : threads)
+        switch plannedAlgorithm(for: geometry) {
+        case .direct, .auto:
+            runDirect(geometry, buffers, loop)
+        case .gemm:
+            runGEMM(geometry, buffers, loop)
+        }
+    }
+}
+
+/// The four buffers of one call, shareable with worker threads.
+///
+/// `@unchecked Sendable` is sound because workers only read `input`, `weights` and
+/// `bias`, and write disjoint parts of `output`, all within `execute`'s lifetime.
+struct KernelBuffers: @unchecked Sendable {
+    let input: UnsafePointer<Float>
+    let weights: UnsafePointer<Float>
+    let bias: UnsafePointer<Float>?
+    let output: UnsafeMutablePointer<Float>
+}
+
+extension ck_conv_plane {
+    /// The spatial description the C kernels walk; ``CPUBackend/support(for:)`` has
+    /// checked every value fits in `Int32`.
+    init(_ geometry: ConvolutionGeometry) {
+        self.init(input_height: Int32(geometry.input.height), input_width: Int32(geometry.input.width),
+                  kernel_height: Int32(geometry.kernel.height), kernel_width: Int32(geometry.kernel.width),
+                  stride_height: Int32(geometry.stride.height), stride_width: Int32(geometry.stride.width),
+                  dilation_height: Int32(geometry.dilation.height), dilation_width: Int32(geometry.dilation.width),
+                  pad_top: Int32(geometry.rows.padBegin), pad_left: Int32(geometry.columns.padBegin),
+                  output_height: Int32(geometry.output.height), output_width: Int32(geometry.output.width))
+    }
+}

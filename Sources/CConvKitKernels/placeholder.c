@@ -1,1 +1,0 @@
-#include "convkit_kernels.h"

@@ -1,0 +1,38 @@
+import CConvKitKernels
+import ConvKitCore
+
+extension CPUBackend {
+    /// Direct convolution: for each output plane, one vectorised pass per input channel
+    /// of its group, the first pass starting from the bias.
+    ///
+    /// Works for every geometry. Depthwise layers (one input channel per group) make a
+    /// single pass per plane, which is where this path is fast; dense layers re-read
+    /// each output plane once per input channel, which is why ``CPUAlgorithm/auto`` sends
+    /// them to the GEMM path unless they are tiny.
+    func runDirect(_ geometry: ConvolutionGeometry, _ buffers: KernelBuffers, _ loop: ParallelLoop) {
+        let plane = ck_conv_plane(geometry)
+        let planes = geometry.output.batch * geometry.output.channels
+        let outputChannels = geometry.output.channels, inputChannels = geometry.input.channels
+        let cg = geometry.inputChannelsPerGroup, kg = geometry.outputChannelsPerGroup
+        let inputPlane = geometry.input.height * geometry.input.width
+        let outputPlane = geometry.output.height * geometry.output.width
+        let taps = geometry.kernel.height * geometry.kernel.width
+        // A few chunks per thread balance uneven finishing without per-plane dispatch cost.
+        let chunks = loop.threads <= 1 ? 1 : min(planes, loop.threads * 4)
+        loop.run(chunks) { chunk in
+            var plane = plane
+            let first = planes * chunk / chunks, last = planes * (chunk + 1) / chunks
+            for index in first..<last {
+                let n = index / outputChannels, k = index % outputChannels
+                let group = k / kg
+                let initial = buffers.bias?[k] ?? 0
+                let out = buffers.output + index * outputPlane
+                for c in 0..<cg {
+                    let x = buffers.input + (n * inputChannels + group * cg + c) * inputPlane
+                    let w = buffers.weights + (k * cg + c) * taps
+                    ck_direct_plane(&plane, x, w, out, initial, c > 0 ? 1 : 0)
+                }
+            }
+        }
+    }
+}
