@@ -75,6 +75,9 @@ public struct CPUBackend: ConvolutionBackend {
     /// - Returns: ``BackendSupport/unsupported(reason:)`` naming the extent when a
     ///   padded size, a pixel count or a reduction length passes `2³⁰`.
     public func support(for geometry: ConvolutionGeometry) -> BackendSupport {
+        if geometry.border != .zeros || geometry.activation != .identity {
+            return .unsupported(reason: "border \(geometry.border) / activation \(geometry.activation) not implemented yet")
+        }
         let limit = 1 << 30
         let extents: [(String, Int)] = [
             ("padded input height", geometry.input.height + geometry.rows.padBegin + geometry.rows.padEnd),

@@ -3,7 +3,7 @@ extension Conv2DDescriptor {
     ///
     /// Checks run in a fixed order, so the same bad call gives the same error on every
     /// backend: input shape, weights shape, stride, dilation, groups, weights channels,
-    /// bias, padding amounts, kernel fit, size overflow.
+    /// bias, padding amounts, kernel fit, border constraint, activation, size overflow.
     ///
     /// - Parameters:
     ///   - input: The input shape `N×C×H×W`.
@@ -46,6 +46,8 @@ extension Conv2DDescriptor {
                 paddedInput: Size2D(height: input.height &+ explicit.top &+ explicit.bottom,
                                     width: input.width &+ explicit.left &+ explicit.right))
         }
+        try checkBorder(rows: rows, columns: columns)
+        try checkActivation()
         let output = TensorShape(input.batch, outputChannels, rows.output, columns.output)
         _ = try output.checkedElementCount(name: "output")
         var flops = 2
@@ -56,6 +58,39 @@ extension Conv2DDescriptor {
             flops = product
         }
         return ConvolutionGeometry(input: input, filter: weights, output: output, rows: rows, columns: columns,
-                                   groups: groups, hasBias: biasCount != nil, flops: flops)
+                                   groups: groups, hasBias: biasCount != nil, border: border, activation: activation,
+                                   flops: flops)
+    }
+
+    private func checkBorder(rows: AxisGeometry, columns: AxisGeometry) throws {
+        let pads = [rows.padBegin, rows.padEnd, columns.padBegin, columns.padEnd]
+        let extents = [rows.input, rows.input, columns.input, columns.input]
+        let limit: (Int, Int) -> Bool
+        let rule: String
+        switch border {
+        case .zeros, .replicate: return
+        case .reflect: (limit, rule) = ({ $0 < $1 }, "<")
+        case .circular: (limit, rule) = ({ $0 <= $1 }, "≤")
+        }
+        guard zip(pads, extents).allSatisfy(limit) else {
+            throw ConvolutionError.invalidValue(
+                parameter: "\(border) border", expected: "every pad \(rule) the input extent (height: \(rows.input), width: \(columns.input))",
+                actual: "pads (top: \(pads[0]), bottom: \(pads[1]), left: \(pads[2]), right: \(pads[3]))")
+        }
+    }
+
+    private func checkActivation() throws {
+        switch activation {
+        case let .clamp(lower, upper):
+            guard !lower.isNaN, !upper.isNaN, lower <= upper else {
+                throw ConvolutionError.invalidValue(parameter: "clamp", expected: "lower ≤ upper, neither NaN",
+                                                    actual: "(lower: \(lower), upper: \(upper))")
+            }
+        case let .leakyRelu(alpha):
+            guard alpha.isFinite else {
+                throw ConvolutionError.invalidValue(parameter: "leaky-relu", expected: "a finite α", actual: "\(alpha)")
+            }
+        default: break
+        }
     }
 }

@@ -12,6 +12,10 @@ public struct Conv2DDescriptor: Hashable, Sendable {
     public var padding: Padding
     /// The number of channel groups; must divide both input and output channels.
     public var groups: Int
+    /// What the padding cells hold (default ``BorderMode/zeros``).
+    public var border: BorderMode
+    /// The function fused after the bias (default ``Activation/identity``).
+    public var activation: Activation
 
     /// Creates a descriptor.
     ///
@@ -20,10 +24,15 @@ public struct Conv2DDescriptor: Hashable, Sendable {
     ///   - dilation: Filter tap spacing per axis (default 1).
     ///   - padding: Border padding (default ``Padding/valid``).
     ///   - groups: Channel groups (default 1; `C` for depthwise).
-    public init(stride: Size2D = Size2D(1), dilation: Size2D = Size2D(1), padding: Padding = .valid, groups: Int = 1) {
+    ///   - border: What padding cells hold (default zeros).
+    ///   - activation: The fused epilogue after the bias (default identity).
+    public init(stride: Size2D = Size2D(1), dilation: Size2D = Size2D(1), padding: Padding = .valid, groups: Int = 1,
+                border: BorderMode = .zeros, activation: Activation = .identity) {
         self.stride = stride
         self.dilation = dilation
         self.padding = padding
         self.groups = groups
+        self.border = border
+        self.activation = activation
     }
 }

@@ -33,6 +33,23 @@ public protocol ConvolutionBackend: Sendable {
     func execute(_ geometry: ConvolutionGeometry, input: UnsafeBufferPointer<Float>,
                  weights: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>?,
                  output: UnsafeMutableBufferPointer<Float>) throws
+    /// Pools `input` into `output`.
+    ///
+    /// - Parameters:
+    ///   - geometry: A geometry from ``Pool2DDescriptor/resolve(input:)``.
+    ///   - input: `geometry.input.elementCount` elements.
+    ///   - output: `geometry.output.elementCount` elements to overwrite.
+    /// - Throws: A backend-specific error when the device fails.
+    func executePool(_ geometry: PoolGeometry, input: UnsafeBufferPointer<Float>,
+                     output: UnsafeMutableBufferPointer<Float>) throws
+    /// Prepares a validated layer chain to run repeatedly on this backend.
+    ///
+    /// The default runs step by step through two reused host buffers; a device backend
+    /// overrides it to keep weights and intermediate feature maps on the device.
+    ///
+    /// - Parameter plan: From ``LayerChainPlan/init(_:input:)``.
+    /// - Throws: A backend-specific error (for example when uploading weights fails).
+    func prepare(_ plan: LayerChainPlan) throws -> any PreparedLayerChain
 }
 
 extension ConvolutionBackend {
@@ -92,7 +109,41 @@ extension ConvolutionBackend {
         return output
     }
 
-    private static func check(_ parameter: String, _ actual: Int, _ expected: Int) throws {
+    /// Pools a tensor and returns the pooled maps.
+    ///
+    /// - Parameters:
+    ///   - input: The input, `N×C×H×W`.
+    ///   - descriptor: Mode, window, stride, dilation, padding, ceil mode, divisor rule.
+    /// - Returns: `N×C×OH×OW`.
+    /// - Throws: ``ConvolutionError`` for invalid parameters (before any work), or the
+    ///   backend's error when it fails.
+    public func pool(_ input: Tensor, descriptor: Pool2DDescriptor) throws -> Tensor {
+        let geometry = try descriptor.resolve(input: input.shape)
+        var output = try Tensor(zeros: geometry.output)
+        try input.withUnsafeBufferPointer { x in
+            try output.withUnsafeMutableBufferPointer { y in try executePool(geometry, input: x, output: y) }
+        }
+        return output
+    }
+
+    /// Runs a chain of convolution and pooling steps, validating every shape first.
+    ///
+    /// - Parameters:
+    ///   - steps: The layers, applied in order.
+    ///   - input: The input of the first step.
+    /// - Returns: The output of the last step.
+    /// - Throws: ``ConvolutionError`` naming the first invalid step before any work, or
+    ///   the backend's error when it fails.
+    public func run(_ steps: [LayerStep], input: Tensor) throws -> Tensor {
+        try prepare(LayerChainPlan(steps, input: input.shape)).run(input)
+    }
+
+    /// Steps through the chain on the host, alternating between two scratch buffers.
+    public func prepare(_ plan: LayerChainPlan) throws -> any PreparedLayerChain {
+        HostLayerChain(backend: self, plan: plan)
+    }
+
+    static func check(_ parameter: String, _ actual: Int, _ expected: Int) throws {
         guard actual == expected else {
             throw ConvolutionError.bufferSizeMismatch(parameter: parameter, expected: expected, actual: actual)
         }

@@ -17,6 +17,10 @@ public struct ConvolutionGeometry: Hashable, Sendable {
     public let groups: Int
     /// Whether a bias of `K` values is added.
     public let hasBias: Bool
+    /// What the padding cells hold.
+    public let border: BorderMode
+    /// The fused epilogue.
+    public let activation: Activation
 
     /// The stride per axis.
     public var stride: Size2D { Size2D(height: rows.stride, width: columns.stride) }
@@ -44,7 +48,7 @@ public struct ConvolutionGeometry: Hashable, Sendable {
     public let flops: Int
 
     init(input: TensorShape, filter: TensorShape, output: TensorShape, rows: AxisGeometry, columns: AxisGeometry,
-         groups: Int, hasBias: Bool, flops: Int) {
+         groups: Int, hasBias: Bool, border: BorderMode, activation: Activation, flops: Int) {
         self.input = input
         self.filter = filter
         self.output = output
@@ -52,6 +56,8 @@ public struct ConvolutionGeometry: Hashable, Sendable {
         self.columns = columns
         self.groups = groups
         self.hasBias = hasBias
+        self.border = border
+        self.activation = activation
         self.flops = flops
     }
 }

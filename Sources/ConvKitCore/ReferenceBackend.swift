@@ -14,6 +14,12 @@ public struct ReferenceBackend: ConvolutionBackend {
     /// Every valid geometry is supported.
     public func support(for geometry: ConvolutionGeometry) -> BackendSupport { .supported }
 
+    /// Pools in float64 (see ``pool(_:input:)``) and rounds each element to float32.
+    public func executePool(_ geometry: PoolGeometry, input: UnsafeBufferPointer<Float>,
+                            output: UnsafeMutableBufferPointer<Float>) throws {
+        for (index, value) in Self.pool(geometry, input: input).enumerated() { output[index] = Float(value) }
+    }
+
     /// Computes the convolution in float64 and rounds each element once to float32.
     public func execute(_ geometry: ConvolutionGeometry, input: UnsafeBufferPointer<Float>,
                         weights: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>?,
@@ -24,8 +30,9 @@ public struct ReferenceBackend: ConvolutionBackend {
 
     /// The exact-as-possible sums and the magnitudes the error bound scales with.
     ///
-    /// - Returns: `values[i]` is `b[k] + Σ x̂·w` in float64; `magnitudes[i]` is
-    ///   `|b[k]| + Σ |x̂·w|`, the scale of `semantics.md`'s agreement bound.
+    /// - Returns: `values[i]` is `act(b[k] + Σ x̂·w)` in float64; `magnitudes[i]` is
+    ///   `|b[k]| + Σ |x̂·w|`, the scale of `semantics.md`'s agreement bound (every
+    ///   supported activation is 1-Lipschitz, so the bound carries through it).
     public static func evaluate(_ geometry: ConvolutionGeometry, input: UnsafeBufferPointer<Float>,
                                 weights: UnsafeBufferPointer<Float>,
                                 bias: UnsafeBufferPointer<Float>?) -> (values: [Double], magnitudes: [Double]) {
@@ -44,11 +51,11 @@ public struct ReferenceBackend: ConvolutionBackend {
                         var sum = b, magnitude = abs(b)
                         for c in 0..<cg {
                             for r in 0..<f.height {
-                                let h = i * stride.height - pad.top + r * dilation.height
-                                guard h >= 0, h < x.height else { continue }
+                                let padded = i * stride.height - pad.top + r * dilation.height
+                                guard let h = geometry.border.sourceIndex(padded, extent: x.height) else { continue }
                                 for s in 0..<f.width {
-                                    let w = j * stride.width - pad.left + s * dilation.width
-                                    guard w >= 0, w < x.width else { continue }
+                                    let paddedColumn = j * stride.width - pad.left + s * dilation.width
+                                    guard let w = geometry.border.sourceIndex(paddedColumn, extent: x.width) else { continue }
                                     let xv = Double(input[((n * x.channels + group * cg + c) * x.height + h) * x.width + w])
                                     let wv = Double(weights[((k * f.channels + c) * f.height + r) * f.width + s])
                                     sum += xv * wv
@@ -56,7 +63,7 @@ public struct ReferenceBackend: ConvolutionBackend {
                                 }
                             }
                         }
-                        values[out] = sum
+                        values[out] = geometry.activation.apply(sum)
                         magnitudes[out] = magnitude
                         out += 1
                     }

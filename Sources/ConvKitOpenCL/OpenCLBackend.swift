@@ -70,6 +70,9 @@ public struct OpenCLBackend: ConvolutionBackend {
     /// Supported unless a dimension leaves the kernels' `int` range or a buffer exceeds the
     /// device's largest allocation.
     public func support(for geometry: ConvolutionGeometry) -> BackendSupport {
+        if geometry.border != .zeros || geometry.activation != .identity {
+            return .unsupported(reason: "border \(geometry.border) / activation \(geometry.activation) not implemented yet")
+        }
         let dimensions = geometry.input.dimensions + geometry.filter.dimensions + geometry.output.dimensions
         let products = [geometry.output.batch * geometry.output.channels,
                         geometry.input.height * geometry.input.width, geometry.output.height * geometry.output.width]

@@ -66,13 +66,3 @@ public enum CrossCheck {
         return summaries
     }
 }
-
-extension Optional where Wrapped == [Float] {
-    /// Calls `body` with a buffer pointer to the array, or `nil` when there is none.
-    public func withUnsafeBufferPointerOrNil<R>(_ body: (UnsafeBufferPointer<Float>?) throws -> R) rethrows -> R {
-        switch self {
-        case let .some(array): try array.withUnsafeBufferPointer { try body($0) }
-        case .none: try body(nil)
-        }
-    }
-}

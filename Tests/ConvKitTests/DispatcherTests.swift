@@ -24,6 +24,12 @@ final class FailingBackend: ConvolutionBackend {
         calls.add(1, ordering: .relaxed)
         throw DeviceLost()
     }
+
+    func executePool(_ geometry: PoolGeometry, input: UnsafeBufferPointer<Float>,
+                     output: UnsafeMutableBufferPointer<Float>) throws {
+        calls.add(1, ordering: .relaxed)
+        throw DeviceLost()
+    }
 }
 
 @Suite("Dispatcher")
