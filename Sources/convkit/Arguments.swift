@@ -46,6 +46,36 @@ enum Arguments {
         }
     }
 
+    /// `identity`, `relu`, `relu6`, `clamp:LO,HI`, `leaky-relu[:ALPHA]` (default 0.01), `sigmoid`, `tanh`.
+    static func activation(_ text: String) throws -> Activation {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        let name = parts.first?.lowercased() ?? ""
+        let arguments = parts.count > 1 ? parts[1].split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) } : []
+        let form = "identity, relu, relu6, clamp:LO,HI, leaky-relu[:ALPHA], sigmoid or tanh"
+        switch (name, arguments.count) {
+        case ("identity", 0), ("none", 0): return .identity
+        case ("relu", 0): return .relu
+        case ("relu6", 0): return .relu6
+        case ("sigmoid", 0): return .sigmoid
+        case ("tanh", 0): return .tanh
+        case ("leaky-relu", 0), ("leakyrelu", 0): return .leakyRelu(alpha: 0.01)
+        case ("leaky-relu", 1), ("leakyrelu", 1):
+            if let alpha = arguments[0] { return .leakyRelu(alpha: alpha) }
+        case ("clamp", 2):
+            if let lower = arguments[0], let upper = arguments[1] { return .clamp(lower: lower, upper: upper) }
+        default: break
+        }
+        throw Invalid(description: "expected an activation as \(form), but got '\(text)'")
+    }
+
+    /// `zeros`, `reflect`, `replicate` or `circular`.
+    static func border(_ text: String) throws -> BorderMode {
+        guard let mode = BorderMode(rawValue: text.lowercased()) else {
+            throw Invalid(description: "expected a border as zeros, reflect, replicate or circular, but got '\(text)'")
+        }
+        return mode
+    }
+
     static func device(_ text: String) throws -> DeviceRequest {
         do { return try DeviceRequest(parsing: text) } catch { throw Invalid(description: "\(error)") }
     }
@@ -66,7 +96,15 @@ struct ConvolutionOptions: ParsableArguments {
     @Option(help: "Channel groups; must divide input and output channels (default 1).")
     var groups = 1
 
+    @Option(help: "What padding cells hold: zeros (default), reflect, replicate, circular.", transform: Arguments.border)
+    var border = BorderMode.zeros
+
+    @Option(help: "Fused after the bias: identity (default), relu, relu6, clamp:LO,HI, leaky-relu[:ALPHA], sigmoid, tanh.",
+            transform: Arguments.activation)
+    var activation = Activation.identity
+
     var descriptor: Conv2DDescriptor {
-        Conv2DDescriptor(stride: stride, dilation: dilation, padding: padding, groups: groups)
+        Conv2DDescriptor(stride: stride, dilation: dilation, padding: padding, groups: groups, border: border,
+                         activation: activation)
     }
 }
