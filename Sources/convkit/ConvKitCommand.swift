@@ -12,24 +12,28 @@ struct ConvKitCommand: ParsableCommand {
         subcommands: [ShapeCommand.self, ConvCommand.self, PoolCommand.self, VerifyCommand.self, DevicesCommand.self, BenchCommand.self]
     )
 
-    /// Bad input of any kind ends in one line on stderr and a non-zero exit; help and
-    /// `--version` keep ArgumentParser's full output.
+    /// Bad input of any kind ends in one line on stderr and a non-zero exit; a device
+    /// failure in strict mode prints its whole message (an OpenCL build log); help keeps
+    /// ArgumentParser's full output.
     static func main() {
         bootstrapLogging()
         do {
             var command = try parseAsRoot()
             try command.run()
+        } catch let status as ExitCode {
+            Foundation.exit(status.rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
                 exit(withError: error)
             }
-            let message = (error as? ConvolutionError)?.description
-                ?? (error as? NPYError)?.description
-                ?? (error as? DispatchError)?.description
-                ?? message(for: error)
-            let line = message.split(separator: "\n").first.map(String.init) ?? message
-            FileHandle.standardError.write(Data("convkit: error: \(line)\n".utf8))
+            // Caller mistakes get one line; a device failure keeps its build log, which names
+            // the kernel file and line.
+            let userMessage = (error as? ConvolutionError)?.description ?? (error as? NPYError)?.description
+            let message = userMessage ?? (error as? DispatchError)?.description ?? message(for: error)
+            let text = userMessage != nil || code == .validationFailure
+                ? (message.split(separator: "\n").first.map(String.init) ?? message) : message
+            FileHandle.standardError.write(Data("convkit: error: \(text)\n".utf8))
             Foundation.exit(code == .validationFailure ? 2 : 1)
         }
     }
