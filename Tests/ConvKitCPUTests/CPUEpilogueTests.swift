@@ -32,10 +32,10 @@ import Testing
                 }
             }
         }
-        // Deeper than one GEMM depth block (the epilogue belongs to the last) and large
-        // enough to run on two threads.
+        // 360 taps: deeper than one GEMM depth block (the epilogue belongs to the last),
+        // and above the inline threshold, so two threads really split it.
         let large = Conv2DDescriptor(padding: .symmetric(height: 1, width: 1), activation: activation)
-        cases.append(try! ConvolutionCase(input: TensorShape(1, 70, 30, 31), outputChannels: 13, kernel: Size2D(3),
+        cases.append(try! ConvolutionCase(input: TensorShape(1, 40, 20, 21), outputChannels: 8, kernel: Size2D(3),
                                           descriptor: large, bias: true, integers: true, seed: 99))
         return cases
     }
