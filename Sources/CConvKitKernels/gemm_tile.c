@@ -15,19 +15,20 @@ void ck_pack_weights(const float *weights, ptrdiff_t row_stride, int rows, int d
 }
 
 // Stores the part of a full MR×NR result that lies inside the matrix.
+// The epilogue runs on each value as it is stored, so the output is written once.
 static void store_partial(const float tile[CK_GEMM_MR][CK_GEMM_NR], float *c, ptrdiff_t ldc,
-                          int rows, int columns, const float *bias, int accumulate) {
+                          int rows, int columns, const float *bias, int accumulate, const ck_epilogue *epilogue) {
     for (int i = 0; i < rows; i++) {
         float *row = c + (ptrdiff_t)i * ldc;
         const float add = (!accumulate && bias) ? bias[i] : 0.0f;
         for (int j = 0; j < columns; j++) {
-            row[j] = accumulate ? row[j] + tile[i][j] : tile[i][j] + add;
+            row[j] = ck_activate(epilogue, accumulate ? row[j] + tile[i][j] : tile[i][j] + add);
         }
     }
 }
 
 static void tile_portable(int depth, const float *a, const float *b, float *c, ptrdiff_t ldc,
-                          int rows, int columns, const float *bias, int accumulate) {
+                          int rows, int columns, const float *bias, int accumulate, const ck_epilogue *epilogue) {
     float acc[CK_GEMM_MR][CK_GEMM_NR];
     memset(acc, 0, sizeof acc);
     for (int p = 0; p < depth; p++) {
@@ -38,7 +39,7 @@ static void tile_portable(int depth, const float *a, const float *b, float *c, p
         a += CK_GEMM_MR;
         b += CK_GEMM_NR;
     }
-    store_partial(acc, c, ldc, rows, columns, bias, accumulate);
+    store_partial(acc, c, ldc, rows, columns, bias, accumulate, epilogue);
 }
 
 #if CK_X86
@@ -61,6 +62,10 @@ static void tile_portable(int depth, const float *a, const float *b, float *c, p
             c##i##l = _mm256_add_ps(c##i##l, bv);                                        \
             c##i##h = _mm256_add_ps(c##i##h, bv);                                        \
         }                                                                                \
+        if (in_registers) {                                                              \
+            c##i##l = ck_activate_avx2(epilogue, c##i##l);                               \
+            c##i##h = ck_activate_avx2(epilogue, c##i##h);                               \
+        }                                                                                \
         _mm256_storeu_ps(row, c##i##l);                                                  \
         _mm256_storeu_ps(row + 8, c##i##h);                                              \
     } while (0)
@@ -72,7 +77,8 @@ static void tile_portable(int depth, const float *a, const float *b, float *c, p
     } while (0)
 
 CK_AVX2 static void tile_avx2(int depth, const float *a, const float *b, float *c, ptrdiff_t ldc,
-                              int rows, int columns, const float *bias, int accumulate) {
+                              int rows, int columns, const float *bias, int accumulate,
+                              const ck_epilogue *epilogue) {
     __m256 c0l = _mm256_setzero_ps(), c0h = _mm256_setzero_ps();
     __m256 c1l = _mm256_setzero_ps(), c1h = _mm256_setzero_ps();
     __m256 c2l = _mm256_setzero_ps(), c2h = _mm256_setzero_ps();
@@ -87,22 +93,28 @@ CK_AVX2 static void tile_avx2(int depth, const float *a, const float *b, float *
         b += CK_GEMM_NR;
     }
     if (rows == CK_GEMM_MR && columns == CK_GEMM_NR) {
+        const int in_registers = ck_epilogue_in_registers(epilogue);
         CK_STORE(0); CK_STORE(1); CK_STORE(2); CK_STORE(3); CK_STORE(4); CK_STORE(5);
+        // sigmoid/tanh: the C library on the 6×16 values just stored, still in L1.
+        if (ck_epilogue_after_store(epilogue)) {
+            for (int i = 0; i < CK_GEMM_MR; i++) ck_apply_epilogue(epilogue, c + (ptrdiff_t)i * ldc, CK_GEMM_NR);
+        }
     } else {
         float tile[CK_GEMM_MR][CK_GEMM_NR];
         CK_SPILL(0); CK_SPILL(1); CK_SPILL(2); CK_SPILL(3); CK_SPILL(4); CK_SPILL(5);
-        store_partial(tile, c, ldc, rows, columns, bias, accumulate);
+        store_partial(tile, c, ldc, rows, columns, bias, accumulate, epilogue);
     }
 }
 #endif
 
 void ck_gemm_tile(int depth, const float *a, const float *b, float *c, ptrdiff_t ldc,
-                  int rows, int columns, const float *bias, int accumulate) {
+                  int rows, int columns, const float *bias, int accumulate, const ck_epilogue *epilogue) {
+    if (epilogue && epilogue->code == CK_ACT_IDENTITY) epilogue = NULL;
 #if CK_X86
     if (ck_has_avx2_fma()) {
-        tile_avx2(depth, a, b, c, ldc, rows, columns, bias, accumulate);
+        tile_avx2(depth, a, b, c, ldc, rows, columns, bias, accumulate, epilogue);
         return;
     }
 #endif
-    tile_portable(depth, a, b, c, ldc, rows, columns, bias, accumulate);
+    tile_portable(depth, a, b, c, ldc, rows, columns, bias, accumulate, epilogue);
 }

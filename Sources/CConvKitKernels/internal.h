@@ -16,4 +16,60 @@
 static inline int ck_min(int a, int b) { return a < b ? a : b; }
 static inline int ck_max(int a, int b) { return a > b ? a : b; }
 
+// `BorderMode.sourceIndex`: the input index an index outside `[0, extent)` reads, or −1
+// for a zero cell. One step suffices within the border constraints.
+static inline int ck_border_index(int index, int extent, int border) {
+    if (index >= 0 && index < extent) return index;
+    switch (border) {
+    case CK_BORDER_REFLECT:
+        if (extent == 1) return 0;
+        return index < 0 ? -index : 2 * (extent - 1) - index;
+    case CK_BORDER_REPLICATE:
+        return index < 0 ? 0 : extent - 1;
+    case CK_BORDER_CIRCULAR:
+        return index < 0 ? index + extent : index - extent;
+    default:
+        return -1;
+    }
+}
+
+// The scalar epilogue, written as `Activation.apply(Float)` is: Swift's `max(x, y)` is
+// `y >= x ? y : x` and `min(x, y)` is `y < x ? y : x`, which fixes the sign of a zero result.
+float ck_activate(const ck_epilogue *epilogue, float x);
+
+// Whether the epilogue is one the vector bodies compute in registers.
+static inline int ck_epilogue_in_registers(const ck_epilogue *epilogue) {
+    return epilogue && epilogue->code >= CK_ACT_RELU && epilogue->code <= CK_ACT_LEAKY_RELU;
+}
+
+// Whether the epilogue needs the C library after the values are stored.
+static inline int ck_epilogue_after_store(const ck_epilogue *epilogue) {
+    return epilogue && epilogue->code >= CK_ACT_SIGMOID;
+}
+
+#if CK_X86
+// The piecewise-linear epilogues on 8 lanes, bit-identical to `ck_activate`:
+// `_mm256_max_ps(x, lo)` is `x > lo ? x : lo` (= Swift's `max(x, lo)` for non-NaN x),
+// `_mm256_min_ps(hi, m)` is `hi < m ? hi : m` (= Swift's `min(m, hi)`); NaN lanes are
+// put back explicitly, since the x86 min/max return an operand rather than the NaN.
+CK_AVX2 static inline __m256 ck_activate_avx2(const ck_epilogue *epilogue, __m256 x) {
+    const __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+    switch (epilogue->code) {
+    case CK_ACT_RELU:
+        return _mm256_blendv_ps(_mm256_max_ps(x, _mm256_setzero_ps()), x, nan);
+    case CK_ACT_RELU6:
+    case CK_ACT_CLAMP: {
+        const __m256 low = _mm256_max_ps(x, _mm256_set1_ps(epilogue->lower));
+        return _mm256_blendv_ps(_mm256_min_ps(_mm256_set1_ps(epilogue->upper), low), x, nan);
+    }
+    case CK_ACT_LEAKY_RELU: {
+        const __m256 keep = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GE_OQ);
+        return _mm256_blendv_ps(_mm256_mul_ps(_mm256_set1_ps(epilogue->alpha), x), x, keep);
+    }
+    default:
+        return x;
+    }
+}
+#endif
+
 #endif

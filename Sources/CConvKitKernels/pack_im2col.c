@@ -24,13 +24,17 @@ static int panel_runs(const ck_conv_plane *p, ptrdiff_t first, int columns, int 
     return count;
 }
 
+// Fills one tap row of a panel. `row`/`col` are padded coordinates; for `CK_BORDER_ZEROS`
+// an outside cell is 0, for the other borders it reads the mapped input cell, so no padded
+// copy of the input ever exists.
 static void pack_tap(const float *channel, int height, int width, int stride, int row, int col,
-                     const run *r, float *dst) {
+                     const run *r, float *dst, int border) {
     float *out = dst + r->lane;
     // Full-panel runs are the common case; a constant-size memcpy/memset compiles to a
     // few vector moves, which keeps packing well below the micro-kernel's time.
     const int full = r->count == CK_GEMM_NR;
-    if (row < 0 || row >= height) {
+    row = ck_border_index(row, height, border);
+    if (row < 0) {
         if (full) {
             memset(out, 0, CK_GEMM_NR * sizeof(float));
             return;
@@ -50,10 +54,14 @@ static void pack_tap(const float *channel, int height, int width, int stride, in
         }
         return;
     }
-    for (int k = 0; k < r->count; k++) {
-        const int iw = col + k * stride;
-        out[k] = (iw >= 0 && iw < width) ? line[iw] : 0.0f;
+    if (border == CK_BORDER_ZEROS) {
+        for (int k = 0; k < r->count; k++) {
+            const int iw = col + k * stride;
+            out[k] = (iw >= 0 && iw < width) ? line[iw] : 0.0f;
+        }
+        return;
     }
+    for (int k = 0; k < r->count; k++) out[k] = line[ck_border_index(col + k * stride, width, border)];
 }
 
 void ck_pack_im2col(const ck_conv_plane *plane, const float *input, int q0, int depth,
@@ -78,7 +86,8 @@ void ck_pack_im2col(const ck_conv_plane *plane, const float *input, int q0, int 
             float *dst = panel + (ptrdiff_t)t * CK_GEMM_NR;
             const int dr = r * plane->dilation_height, ds = s * plane->dilation_width;
             for (int k = 0; k < count; k++) {
-                pack_tap(channel, row_height, row_width, stride_w, runs[k].row0 + dr, runs[k].col0 + ds, &runs[k], dst);
+                pack_tap(channel, row_height, row_width, stride_w, runs[k].row0 + dr, runs[k].col0 + ds, &runs[k], dst,
+                         plane->border);
             }
             for (int lane = live; lane < CK_GEMM_NR; lane++) dst[lane] = 0.0f;
             // Step (c, r, s) without a division per tap.

@@ -3,7 +3,8 @@ import ConvKitCore
 
 extension CPUBackend {
     /// Direct convolution: for each output plane, one vectorised pass per input channel
-    /// of its group, the first pass starting from the bias.
+    /// of its group, the first pass starting from the bias and the last applying the
+    /// activation before it stores.
     ///
     /// Works for every geometry. Depthwise layers (one input channel per group) make a
     /// single pass per plane, which is where this path is fast; dense layers re-read
@@ -19,8 +20,11 @@ extension CPUBackend {
         let taps = geometry.kernel.height * geometry.kernel.width
         // A few chunks per thread balance uneven finishing without per-plane dispatch cost.
         let chunks = loop.threads <= 1 ? 1 : min(planes, loop.threads * 4)
+        let fused = geometry.activation != .identity
+        let activation = ck_epilogue(geometry.activation)
         loop.run(chunks) { chunk in
             var plane = plane
+            var epilogue = activation
             let first = planes * chunk / chunks, last = planes * (chunk + 1) / chunks
             for index in first..<last {
                 let n = index / outputChannels, k = index % outputChannels
@@ -30,7 +34,9 @@ extension CPUBackend {
                 for c in 0..<cg {
                     let x = buffers.input + (n * inputChannels + group * cg + c) * inputPlane
                     let w = buffers.weights + (k * cg + c) * taps
-                    ck_direct_plane(&plane, x, w, out, initial, c > 0 ? 1 : 0)
+                    withUnsafePointer(to: &epilogue) { act in
+                        ck_direct_plane(&plane, x, w, out, initial, c > 0 ? 1 : 0, fused && c == cg - 1 ? act : nil)
+                    }
                 }
             }
         }

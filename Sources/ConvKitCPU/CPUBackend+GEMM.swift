@@ -7,7 +7,8 @@ extension CPUBackend {
     /// Loop nest of one task (BLIS order): pixel blocks → depth blocks (pack im2col
     /// columns into 16-wide panels) → channel blocks (pack weights into 6-row panels) →
     /// 6×16 register tiles. The first depth block stores `bias + partial sum`, later ones
-    /// add to it, so there is no separate bias pass. Workspace is two bounded blocks per
+    /// add to it, and the last applies the activation in registers before its store, so
+    /// there is no separate bias or epilogue pass. Workspace is two bounded blocks per
     /// task, whatever the input size.
     func runGEMM(_ geometry: ConvolutionGeometry, _ buffers: KernelBuffers, _ loop: ParallelLoop) {
         let plan = GEMMPlan(geometry, threads: loop.threads)
@@ -43,6 +44,8 @@ extension CPUBackend {
         let weights = buffers.weights + group * kg * depth
         let output = buffers.output + (n * geometry.output.channels + group * kg) * pixels
         let bias = buffers.bias.map { $0 + group * kg }
+        var epilogue = ck_epilogue(geometry.activation)
+        let fused = geometry.activation != .identity
 
         for pixel0 in stride(from: firstPixel, to: endPixel, by: plan.pixelBlock) {
             let columns = min(plan.pixelBlock, endPixel - pixel0)
@@ -50,6 +53,7 @@ extension CPUBackend {
                 let taps = min(plan.depthBlock, depth - q0)
                 ck_pack_im2col(&plane, input, Int32(q0), Int32(taps), pixel0, Int32(columns), packedColumns)
                 let accumulate: Int32 = q0 > 0 ? 1 : 0
+                let last = q0 + taps == depth
                 for channel0 in stride(from: firstChannel, to: endChannel, by: plan.channelBlock) {
                     let rows = min(plan.channelBlock, endChannel - channel0)
                     ck_pack_weights(weights + channel0 * depth + q0, depth, Int32(rows), Int32(taps), packedWeights)
@@ -58,10 +62,13 @@ extension CPUBackend {
                         let tileColumns = Int32(min(nr, columns - column))
                         for row in stride(from: 0, to: rows, by: mr) {
                             let channel = channel0 + row
-                            ck_gemm_tile(Int32(taps), packedWeights + row * taps, panel,
-                                         output + channel * pixels + pixel0 + column, pixels,
-                                         Int32(min(mr, rows - row)), tileColumns,
-                                         q0 == 0 ? bias.map { $0 + channel } : nil, accumulate)
+                            withUnsafePointer(to: &epilogue) { act in
+                                ck_gemm_tile(Int32(taps), packedWeights + row * taps, panel,
+                                             output + channel * pixels + pixel0 + column, pixels,
+                                             Int32(min(mr, rows - row)), tileColumns,
+                                             q0 == 0 ? bias.map { $0 + channel } : nil, accumulate,
+                                             last && fused ? act : nil)
+                            }
                         }
                     }
                 }

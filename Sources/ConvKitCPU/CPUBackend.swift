@@ -15,6 +15,17 @@ import Foundation
 /// Results: with small-integer data every summation order is exact, so the output
 /// equals ``ReferenceBackend`` bit for bit; otherwise each element lies within
 /// ``Agreement/directTau(for:)`` of it.
+///
+/// Epilogue: `y = act(sum + bias)` is applied as the last reduction block is stored, so
+/// the output is written once. The piecewise-linear activations give exactly what
+/// ``Activation/apply(_:)-(Float)`` gives on the unfused output, NaN included. `sigmoid`
+/// and `tanh` call the C library's `expf`/`tanhf` on the values just stored; on glibc
+/// these are the functions Swift's `Foundation.exp`/`tanh` call for `Float`, so the
+/// results are bit-equal there too, and elsewhere within the library's error (≤ 2 ulp
+/// for glibc-class libms; the tests allow 4).
+///
+/// Borders other than zeros read the mapped input cell (``BorderMode/sourceIndex(_:extent:)``)
+/// wherever a tap falls outside the input; no padded copy is made.
 public struct CPUBackend: ConvolutionBackend {
     /// `"cpu"`.
     public let name = "cpu"
@@ -74,10 +85,11 @@ public struct CPUBackend: ConvolutionBackend {
     ///
     /// - Returns: ``BackendSupport/unsupported(reason:)`` naming the extent when a
     ///   padded size, a pixel count or a reduction length passes `2³⁰`.
+    ///
+    /// Every border mode and activation runs on both algorithms: borders by index mapping
+    /// in the im2col packing and the direct kernel, activations fused into the store of
+    /// the last reduction block.
     public func support(for geometry: ConvolutionGeometry) -> BackendSupport {
-        if geometry.border != .zeros || geometry.activation != .identity {
-            return .unsupported(reason: "border \(geometry.border) / activation \(geometry.activation) not implemented yet")
-        }
         let limit = 1 << 30
         let extents: [(String, Int)] = [
             ("padded input height", geometry.input.height + geometry.rows.padBegin + geometry.rows.padEnd),
@@ -131,6 +143,33 @@ extension ck_conv_plane {
                   stride_height: Int32(geometry.stride.height), stride_width: Int32(geometry.stride.width),
                   dilation_height: Int32(geometry.dilation.height), dilation_width: Int32(geometry.dilation.width),
                   pad_top: Int32(geometry.rows.padBegin), pad_left: Int32(geometry.columns.padBegin),
-                  output_height: Int32(geometry.output.height), output_width: Int32(geometry.output.width))
+                  output_height: Int32(geometry.output.height), output_width: Int32(geometry.output.width),
+                  border: geometry.border.kernelCode)
+    }
+}
+
+extension BorderMode {
+    /// The `CK_BORDER_*` value the C kernels switch on.
+    var kernelCode: Int32 {
+        switch self {
+        case .zeros: CK_BORDER_ZEROS
+        case .reflect: CK_BORDER_REFLECT
+        case .replicate: CK_BORDER_REPLICATE
+        case .circular: CK_BORDER_CIRCULAR
+        }
+    }
+}
+
+extension ck_epilogue {
+    /// The fused activation as the C kernels receive it.
+    init(_ activation: Activation) {
+        var lower: Float = 0, upper: Float = 0, alpha: Float = 0
+        switch activation {
+        case .relu6: (lower, upper) = (0, 6)
+        case let .clamp(low, high): (lower, upper) = (low, high)
+        case let .leakyRelu(slope): alpha = slope
+        case .identity, .relu, .sigmoid, .tanh: break
+        }
+        self.init(code: activation.code, lower: lower, upper: upper, alpha: alpha)
     }
 }

@@ -7,9 +7,9 @@ import _ConvKitTestSupport
 struct ConvolutionCase: CustomStringConvertible {
     let geometry: ConvolutionGeometry
     let descriptor: Conv2DDescriptor
-    let input: [Float]
-    let weights: [Float]
-    let bias: [Float]?
+    var input: [Float]
+    var weights: [Float]
+    var bias: [Float]?
 
     /// Builds a case with integer data in `-3...3` (exact in float32 whatever the
     /// summation order) or uniform floats in `-1..<1`.

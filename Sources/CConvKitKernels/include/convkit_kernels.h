@@ -17,7 +17,17 @@ extern "C" {
 /// Columns of one register tile of the GEMM micro-kernel (output pixels).
 #define CK_GEMM_NR 16
 
+/// What padding cells hold (`BorderMode`): an outside index reads 0 or a mapped input index.
+#define CK_BORDER_ZEROS 0
+#define CK_BORDER_REFLECT 1
+#define CK_BORDER_REPLICATE 2
+#define CK_BORDER_CIRCULAR 3
+
 /// The spatial part of one convolution, for kernels that walk a single channel plane.
+///
+/// `border` is one of the `CK_BORDER_*` values; the caller has checked its constraint
+/// (reflect: pad < extent, circular: pad ≤ extent), so one mapping step always lands
+/// inside the input.
 typedef struct ck_conv_plane {
     int input_height, input_width;
     int kernel_height, kernel_width;
@@ -25,7 +35,31 @@ typedef struct ck_conv_plane {
     int dilation_height, dilation_width;
     int pad_top, pad_left;
     int output_height, output_width;
+    int border;
 } ck_conv_plane;
+
+/// Activation codes (`Activation.code`).
+#define CK_ACT_IDENTITY 0
+#define CK_ACT_RELU 1
+#define CK_ACT_RELU6 2
+#define CK_ACT_CLAMP 3
+#define CK_ACT_LEAKY_RELU 4
+#define CK_ACT_SIGMOID 5
+#define CK_ACT_TANH 6
+
+/// The fused epilogue `y = act(sum + bias)`, applied when the last reduction block is stored.
+///
+/// `lower`/`upper` are the clamp bounds (relu6: 0 and 6); `alpha` is leakyRelu's slope.
+/// The piecewise-linear cases compute exactly what `Activation.apply(Float)` computes,
+/// NaN included; sigmoid and tanh call the C library's `expf` and `tanhf`, as Swift's
+/// `Foundation.exp`/`tanh` for `Float` do on glibc.
+typedef struct ck_epilogue {
+    int code;
+    float lower, upper, alpha;
+} ck_epilogue;
+
+/// Applies `epilogue` in place to `count` values (NULL or identity: no change).
+void ck_apply_epilogue(const ck_epilogue *epilogue, float *values, ptrdiff_t count);
 
 /// 1 when the AVX2+FMA bodies run on this CPU, else 0.
 int ck_has_avx2_fma(void);
@@ -34,7 +68,8 @@ int ck_has_avx2_fma(void);
 /// panel-major, then depth, then the MR rows; rows past `rows` are zero.
 void ck_pack_weights(const float *weights, ptrdiff_t row_stride, int rows, int depth, float *packed);
 
-/// Packs an im2col block of one image and group into NR-column panels, zeros for padding.
+/// Packs an im2col block of one image and group into NR-column panels; padding cells are
+/// zeros or, for the other borders, the mapped input cell.
 ///
 /// Row `q` of the virtual matrix is the tap `(c, r, s) = (q / (R·S), q / S % R, q % S)`;
 /// column `p` is the output pixel `(p / OW, p % OW)`. Packs rows `[q0, q0 + depth)` and
@@ -43,20 +78,50 @@ void ck_pack_weights(const float *weights, ptrdiff_t row_stride, int rows, int d
 void ck_pack_im2col(const ck_conv_plane *plane, const float *input, int q0, int depth,
                     ptrdiff_t p0, int columns, float *packed);
 
-/// One MR×NR tile: `C = A·B (+ bias[row])` or `C += A·B`.
+/// One MR×NR tile: `C = A·B (+ bias[row])` or `C += A·B`, then `epilogue`.
 ///
 /// `a` is an MR-row panel and `b` an NR-column panel, both `depth` deep. Only the top-left
 /// `rows × columns` of the tile are stored, `c` has row stride `ldc`. With `accumulate`
 /// the tile is added to `c`; otherwise it overwrites `c`, plus `bias[row]` when `bias`
-/// is not NULL.
+/// is not NULL. A non-NULL `epilogue` (pass it with the last depth block only) is applied
+/// to the final sums in registers before they are stored.
 void ck_gemm_tile(int depth, const float *a, const float *b, float *c, ptrdiff_t ldc,
-                  int rows, int columns, const float *bias, int accumulate);
+                  int rows, int columns, const float *bias, int accumulate, const ck_epilogue *epilogue);
 
 /// Direct convolution of one input plane with one `R×S` filter into one output plane.
 ///
-/// Overwrites `output` with `initial + Σ w·x̂` or, with `accumulate`, adds `Σ w·x̂` to it.
+/// Overwrites `output` with `initial + Σ w·x̂` or, with `accumulate`, adds `Σ w·x̂` to it;
+/// a non-NULL `epilogue` (pass it with the last input channel only) is applied before each
+/// value is stored.
 void ck_direct_plane(const ck_conv_plane *plane, const float *input, const float *weights,
-                     float *output, float initial, int accumulate);
+                     float *output, float initial, int accumulate, const ck_epilogue *epilogue);
+
+/// Pooling modes (`PoolingMode`).
+#define CK_POOL_MAX 0
+#define CK_POOL_AVERAGE 1
+
+/// The spatial part of one pooling, for kernels that walk a single channel plane.
+///
+/// Max treats padding as −∞ and gives NaN when the window holds a NaN; average divides by
+/// the real cells of the window, or with `count_include_pad` by its cells inside the
+/// padded input (never the ceil-mode overhang); a window with a zero divisor gives 0.
+typedef struct ck_pool_plane {
+    int input_height, input_width;
+    int kernel_height, kernel_width;
+    int stride_height, stride_width;
+    int dilation_height, dilation_width;
+    int pad_top, pad_bottom, pad_left, pad_right;
+    int output_height, output_width;
+    int mode;
+    int count_include_pad;
+} ck_pool_plane;
+
+/// Pools output rows `[first_row, end_row)` of one plane; `input` and `output` point at
+/// the plane's first element.
+void ck_pool_rows(const ck_pool_plane *plane, const float *input, float *output, int first_row, int end_row);
+
+/// Reduces `count` values to their maximum (NaN if any is NaN, −∞ for none) or their mean.
+float ck_pool_global(const float *input, ptrdiff_t count, int mode);
 
 #ifdef __cplusplus
 }
