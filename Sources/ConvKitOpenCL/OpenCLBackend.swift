@@ -2,14 +2,15 @@ import COpenCL
 import ConvKitCore
 import Foundation
 
-/// Convolutions on one OpenCL device.
+/// Convolutions and pooling on one OpenCL device.
 ///
 /// Cheap to create and safe to share between threads: the device's context and compiled
 /// programs are process-wide (see ``OpenCLRuntime``); each call creates its own queue,
 /// kernel object and buffers, so no `cl_kernel` is shared while its arguments are set.
 /// Every valid geometry is supported up to the device's limits: all paddings, border
 /// modes, fused activations, strides, dilations, groups (including depthwise), batch
-/// sizes and bias. Every host↔device copy is counted in ``transferStatistics``.
+/// sizes and bias; max, average and global pooling. Every host↔device copy is counted
+/// in ``transferStatistics``.
 public struct OpenCLBackend: ConvolutionBackend {
     /// `"opencl:N"`, with `N` the device index.
     public let name: String
@@ -61,9 +62,10 @@ public struct OpenCLBackend: ConvolutionBackend {
         KernelConfiguration.choose(for: geometry, on: deviceInfo, choice: kernelChoice)
     }
 
-    /// Every kernel configuration this backend can choose on its device.
+    /// Every kernel configuration this backend can choose on its device (convolution and
+    /// pooling).
     public var configurations: [KernelConfiguration] {
-        KernelConfiguration.variants(for: deviceInfo).filter { kernelChoice != .direct || $0.file == .direct }
+        KernelConfiguration.variants(for: deviceInfo).filter { kernelChoice != .direct || $0.file != .tiled }
     }
 
     /// Builds (or loads) every program in ``configurations`` now, so a first convolution

@@ -18,7 +18,7 @@ struct KernelBuildTests {
         for file in KernelFile.allCases {
             let text = try String(contentsOf: directory.appendingPathComponent(file.rawValue), encoding: .utf8)
             #expect(file.embeddedText == text, "\(file) in the library differs from kernels/\(file); rebuild")
-            #expect(text.contains("__kernel") && text.contains("void \(file.entryPoint)("))
+            #expect(text.contains("__kernel") && file.entryPoints.allSatisfy { text.contains("void \($0)(") })
         }
     }
 
@@ -51,14 +51,20 @@ struct KernelBuildTests {
         let variants = backend.configurations
         #expect(Set(variants.map(\.file)) == Set(KernelFile.allCases))
         #expect(Set(variants.map(\.buildOptions)).count == variants.count)
+        #expect(variants.contains(backend.poolConfiguration))
         try backend.prepare()
         for variant in variants {
             let (program, origin) = try backend.program(for: variant)
             #expect(origin == .memory, "\(variant) was built by prepare()")
-            var objects = OpenCLObjects()
-            defer { objects.release() }
-            _ = try objects.kernel(program, variant.file.entryPoint)
+            for entryPoint in variant.file.entryPoints {
+                var objects = OpenCLObjects()
+                defer { objects.release() }
+                _ = try objects.kernel(program, entryPoint)
+            }
         }
+        // A direct-only backend still pools.
+        let direct = try TestDevice.backend(.direct).configurations
+        #expect(Set(direct.map(\.file)) == [.direct, .pool])
     }
 
     @Test("a second build loads the binary from the disk cache",
