@@ -9,8 +9,9 @@ import Foundation
 /// kernel object and buffers, so no `cl_kernel` is shared while its arguments are set.
 /// Every valid geometry is supported up to the device's limits: all paddings, border
 /// modes, fused activations, strides, dilations, groups (including depthwise), batch
-/// sizes and bias; max, average and global pooling. Every host↔device copy is counted
-/// in ``transferStatistics``.
+/// sizes and bias; max, average and global pooling. ``prepare(_:)-(LayerChainPlan)``
+/// keeps a layer chain's weights and feature maps on the device. Every host↔device copy
+/// is counted in ``transferStatistics``.
 public struct OpenCLBackend: ConvolutionBackend {
     /// `"opencl:N"`, with `N` the device index.
     public let name: String
