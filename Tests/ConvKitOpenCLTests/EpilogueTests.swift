@@ -7,7 +7,7 @@ import _ConvKitTestSupport
 ///
 /// Fused must equal the unfused kernel followed by ``Activation/apply(_:)-(Float)``: bit
 /// for bit for the piecewise-linear functions, within ``transcendentalUlps`` for sigmoid
-/// and tanh (the device's `exp`/`tanh` against the host's; PoCL stays within 2 ulps).
+/// and tanh (the device's `exp`/`tanh` against the host's; PoCL measured within 1 ulp).
 /// With small-integer data the piecewise-linear results also equal the float64 reference
 /// exactly; with random floats every function stays within the direct τ.
 @Suite("OpenCL fused activations")
