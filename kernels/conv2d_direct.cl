@@ -1,12 +1,15 @@
 // conv2d_direct.cl: the general 2-D convolution, one work-item per output element.
 //
-// Computes, for every n, k, i, j (semantics.md, cross-correlation, zero border):
-//   y[n,k,i,j] = b[k] + sum_{c<Cg} sum_{r<R} sum_{s<S}
-//                x[n, g*Cg + c, i*sh - pt + r*dh, j*sw - pl + s*dw] * w[k,c,r,s]
-// with g = k / Kg. Taps that fall into the padding are skipped (not multiplied by 0),
-// exactly like the float64 reference, so a NaN or Inf weight only spreads where IEEE
-// arithmetic on the real inputs spreads it. The sum runs in float32 in the fixed order
-// bias, c, r, s. This kernel is right for every geometry; faster ones fall back to it.
+// Computes, for every n, k, i, j (semantics.md, cross-correlation):
+//   y[n,k,i,j] = act(b[k] + sum_{c<Cg} sum_{r<R} sum_{s<S}
+//                    x^[n, g*Cg + c, i*sh - pt + r*dh, j*sw - pl + s*dw] * w[k,c,r,s])
+// with g = k / Kg and x^ the input extended by the border rule (`border` argument:
+// zeros, reflect, replicate, circular), mapped per index (no padded copy). With the zero
+// border, taps that fall into the padding are skipped (not multiplied by 0), exactly
+// like the float64 reference, so a NaN or Inf weight only spreads where IEEE arithmetic
+// on the real inputs spreads it. The sum runs in float32 in the fixed order bias, c, r,
+// s; the fused epilogue `act` (an argument, with two float parameters) follows it.
+// This kernel is right for every geometry; faster ones fall back to it.
 //
 // Layout: input NCHW, weights KCRS (C = Cg), bias [K], output NKHW; all dense float32.
 // Flat offsets are 64-bit (long); spatial coordinates are signed int with explicit
@@ -29,7 +32,9 @@
 //    8 out_channels  9 out_height  10 out_width
 //   11 kernel_h  12 kernel_w  13 stride_h  14 stride_w  15 dilation_h  16 dilation_w
 //   17 pad_top  18 pad_left  19 channels_per_group (Cg)  20 filters_per_group (Kg)
-//   21 has_bias                                               (all int)
+//   21 has_bias  22 border (0 zeros, 1 reflect, 2 replicate, 3 circular)
+//   23 act (Activation.code)                                  (all int)
+//   24 act_p0  25 act_p1 (float, Activation.parameters)
 
 #ifndef WG_X
 #define WG_X 16
@@ -43,6 +48,60 @@
 #ifndef KERNEL_W
 #define KERNEL_W 0
 #endif
+
+// ---- border and epilogue helpers (identical in conv2d_direct.cl and conv2d_tiled.cl;
+// ---- a test compares the two copies) ----
+// Border codes = BorderMode.kernelCode (Swift); activation codes = Activation.code.
+#define BORDER_ZEROS 0
+#define BORDER_REFLECT 1
+#define BORDER_REPLICATE 2
+#define BORDER_CIRCULAR 3
+#define ACT_IDENTITY 0
+#define ACT_RELU 1
+#define ACT_RELU6 2
+#define ACT_CLAMP 3
+#define ACT_LEAKY_RELU 4
+#define ACT_SIGMOID 5
+#define ACT_TANH 6
+
+// The input index that the padded-coordinate `index` reads under `border`
+// (BorderMode.sourceIndex), or -1 for a zero cell. A mapped index still outside
+// 0..extent-1 (only the tiled kernel's rounded-up tail reaches that far) is -1 too.
+inline int border_index(const int index, const int extent, const int border)
+{
+    if (index >= 0 && index < extent) return index;
+    int mapped;
+    switch (border) {
+    case BORDER_REFLECT: mapped = extent == 1 ? 0 : (index < 0 ? -index : 2 * (extent - 1) - index); break;
+    case BORDER_REPLICATE: mapped = index < 0 ? 0 : extent - 1; break;
+    case BORDER_CIRCULAR: mapped = index < 0 ? index + extent : index - extent; break;
+    default: return -1;
+    }
+    return (mapped >= 0 && mapped < extent) ? mapped : -1;
+}
+
+// Swift's max/min, including which operand wins a tie (+0 vs -0):
+// max(a, b) = b >= a ? b : a, min(a, b) = b < a ? b : a.
+inline float swift_max(const float a, const float b) { return b >= a ? b : a; }
+inline float swift_min(const float a, const float b) { return b < a ? b : a; }
+
+// y = act(x) as Activation.apply(Float): relu/relu6/clamp keep NaN, leaky relu is
+// x >= 0 ? x : alpha*x (bit-identical to the host); sigmoid 1/(1+exp(-x)) and tanh use
+// the device math library (within a few ulps of the host's). p0, p1 =
+// Activation.parameters: clamp bounds (relu6: 0, 6) or alpha.
+inline float activate(const float x, const int act, const float p0, const float p1)
+{
+    switch (act) {
+    case ACT_RELU: return isnan(x) ? x : swift_max(x, 0.0f);
+    case ACT_RELU6:
+    case ACT_CLAMP: return isnan(x) ? x : swift_min(swift_max(x, p0), p1);
+    case ACT_LEAKY_RELU: return x >= 0.0f ? x : p0 * x;
+    case ACT_SIGMOID: return 1.0f / (1.0f + exp(-x));
+    case ACT_TANH: return tanh(x);
+    default: return x;
+    }
+}
+// ---- end of shared helpers ----
 
 #if KERNEL_H > 0
 #define FILTER_H KERNEL_H
@@ -67,7 +126,8 @@ void conv2d_direct(__global const float *restrict input,
                    const int dilation_h, const int dilation_w,
                    const int pad_top, const int pad_left,
                    const int channels_per_group, const int filters_per_group,
-                   const int has_bias)
+                   const int has_bias, const int border,
+                   const int act, const float act_p0, const float act_p1)
 {
     const int j = (int)get_global_id(0);
     const int i = (int)get_global_id(1);
@@ -87,18 +147,18 @@ void conv2d_direct(__global const float *restrict input,
     float acc = has_bias ? bias[k] : 0.0f;
     for (int c = 0; c < channels_per_group; ++c) {
         for (int r = 0; r < FILTER_H; ++r) {
-            const int h = row0 + r * dilation_h;
-            if (h < 0 || h >= in_height) continue;
+            const int h = border_index(row0 + r * dilation_h, in_height, border);
+            if (h < 0) continue;
             __global const float *x_row = x + (long)h * in_width;
             __global const float *w_row = w + r * FILTER_W;
             for (int s = 0; s < FILTER_W; ++s) {
-                const int col = col0 + s * dilation_w;
-                if (col < 0 || col >= in_width) continue;
+                const int col = border_index(col0 + s * dilation_w, in_width, border);
+                if (col < 0) continue;
                 acc += x_row[col] * w_row[s];
             }
         }
         x += plane;
         w += taps;
     }
-    output[(((long)n * out_channels + k) * out_height + i) * out_width + j] = acc;
+    output[(((long)n * out_channels + k) * out_height + i) * out_width + j] = activate(acc, act, act_p0, act_p1);
 }

@@ -1,8 +1,9 @@
 // conv2d_tiled.cl: 2-D convolution with a local-memory input tile and register blocking
 // over output channels.
 //
-// Computes the same y[n,k,i,j] as conv2d_direct.cl (semantics.md; padding taps skipped,
-// float32 sum in the fixed order bias, c, r, s), so both give identical results.
+// Computes the same y[n,k,i,j] as conv2d_direct.cl (semantics.md; border rule by index
+// mapping, zero-border padding taps skipped, float32 sum in the fixed order bias, c, r,
+// s, then the fused epilogue), so both give identical results.
 //
 // Work decomposition: a work-group owns a TILE_H x TILE_W block of output positions and
 // K_BLOCK consecutive output channels of one group of one image; each work-item owns one
@@ -10,7 +11,8 @@
 // group the work-group stages the input window its outputs read,
 //   tile_rows = (TILE_H-1)*stride_h + (kernel_h-1)*dilation_h + 1
 //   tile_cols = (TILE_W-1)*stride_w + (kernel_w-1)*dilation_w + 1,
-// into local memory with row-contiguous (coalesced) loads, then every work-item reads
+// into local memory with row-contiguous (coalesced) loads (outside cells through the
+// border mapping, 0 for the zero border), then every work-item reads
 // its taps from there: each input element is fetched from global memory once per group
 // instead of up to R*S*K_BLOCK times. Weights are uniform across the work-group, so
 // their loads broadcast.
@@ -36,7 +38,10 @@
 //    9 out_channels  10 out_height  11 out_width
 //   12 kernel_h  13 kernel_w  14 stride_h  15 stride_w  16 dilation_h  17 dilation_w
 //   18 pad_top  19 pad_left  20 channels_per_group (Cg)  21 filters_per_group (Kg)
-//   22 has_bias  23 tile_rows  24 tile_cols  25 k_blocks          (all int)
+//   22 has_bias  23 tile_rows  24 tile_cols  25 k_blocks
+//   26 border (0 zeros, 1 reflect, 2 replicate, 3 circular)  27 act (Activation.code)
+//                                                             (all int)
+//   28 act_p0  29 act_p1 (float, Activation.parameters)
 
 #ifndef TILE_W
 #define TILE_W 16
@@ -53,6 +58,60 @@
 #ifndef KERNEL_W
 #define KERNEL_W 0
 #endif
+
+// ---- border and epilogue helpers (identical in conv2d_direct.cl and conv2d_tiled.cl;
+// ---- a test compares the two copies) ----
+// Border codes = BorderMode.kernelCode (Swift); activation codes = Activation.code.
+#define BORDER_ZEROS 0
+#define BORDER_REFLECT 1
+#define BORDER_REPLICATE 2
+#define BORDER_CIRCULAR 3
+#define ACT_IDENTITY 0
+#define ACT_RELU 1
+#define ACT_RELU6 2
+#define ACT_CLAMP 3
+#define ACT_LEAKY_RELU 4
+#define ACT_SIGMOID 5
+#define ACT_TANH 6
+
+// The input index that the padded-coordinate `index` reads under `border`
+// (BorderMode.sourceIndex), or -1 for a zero cell. A mapped index still outside
+// 0..extent-1 (only the tiled kernel's rounded-up tail reaches that far) is -1 too.
+inline int border_index(const int index, const int extent, const int border)
+{
+    if (index >= 0 && index < extent) return index;
+    int mapped;
+    switch (border) {
+    case BORDER_REFLECT: mapped = extent == 1 ? 0 : (index < 0 ? -index : 2 * (extent - 1) - index); break;
+    case BORDER_REPLICATE: mapped = index < 0 ? 0 : extent - 1; break;
+    case BORDER_CIRCULAR: mapped = index < 0 ? index + extent : index - extent; break;
+    default: return -1;
+    }
+    return (mapped >= 0 && mapped < extent) ? mapped : -1;
+}
+
+// Swift's max/min, including which operand wins a tie (+0 vs -0):
+// max(a, b) = b >= a ? b : a, min(a, b) = b < a ? b : a.
+inline float swift_max(const float a, const float b) { return b >= a ? b : a; }
+inline float swift_min(const float a, const float b) { return b < a ? b : a; }
+
+// y = act(x) as Activation.apply(Float): relu/relu6/clamp keep NaN, leaky relu is
+// x >= 0 ? x : alpha*x (bit-identical to the host); sigmoid 1/(1+exp(-x)) and tanh use
+// the device math library (within a few ulps of the host's). p0, p1 =
+// Activation.parameters: clamp bounds (relu6: 0, 6) or alpha.
+inline float activate(const float x, const int act, const float p0, const float p1)
+{
+    switch (act) {
+    case ACT_RELU: return isnan(x) ? x : swift_max(x, 0.0f);
+    case ACT_RELU6:
+    case ACT_CLAMP: return isnan(x) ? x : swift_min(swift_max(x, p0), p1);
+    case ACT_LEAKY_RELU: return x >= 0.0f ? x : p0 * x;
+    case ACT_SIGMOID: return 1.0f / (1.0f + exp(-x));
+    case ACT_TANH: return tanh(x);
+    default: return x;
+    }
+}
+// ---- end of shared helpers ----
 
 #if KERNEL_H > 0
 #define FILTER_H KERNEL_H
@@ -78,7 +137,8 @@ void conv2d_tiled(__global const float *restrict input,
                   const int dilation_h, const int dilation_w,
                   const int pad_top, const int pad_left,
                   const int channels_per_group, const int filters_per_group,
-                  const int has_bias, const int tile_rows, const int tile_cols, const int k_blocks)
+                  const int has_bias, const int tile_rows, const int tile_cols, const int k_blocks,
+                  const int border, const int act, const float act_p0, const float act_p1)
 {
     const int lx = (int)get_local_id(0);
     const int ly = (int)get_local_id(1);
@@ -120,20 +180,21 @@ void conv2d_tiled(__global const float *restrict input,
         for (int t = flat; t < tile_size; t += TILE_W * TILE_H) {
             const int tr = t / tile_cols;
             const int tc = t - tr * tile_cols;
-            const int h = tile_row0 + tr;
-            const int col = tile_col0 + tc;
-            tile[t] = (h >= 0 && h < in_height && col >= 0 && col < in_width) ? x[(long)h * in_width + col] : 0.0f;
+            const int h = border_index(tile_row0 + tr, in_height, border);
+            const int col = border_index(tile_col0 + tc, in_width, border);
+            tile[t] = (h >= 0 && col >= 0) ? x[(long)h * in_width + col] : 0.0f;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         if (active) {
             for (int r = 0; r < FILTER_H; ++r) {
                 const int tr = my_row + r * dilation_h;
                 const int h = tile_row0 + tr;
-                if (h < 0 || h >= in_height) continue;
+                // Only the zero border has cells to skip; the others read mapped cells.
+                if (border == BORDER_ZEROS && (h < 0 || h >= in_height)) continue;
                 __local const float *t_row = tile + tr * tile_cols + my_col;
                 for (int s = 0; s < FILTER_W; ++s) {
                     const int col = tile_col0 + my_col + s * dilation_w;
-                    if (col < 0 || col >= in_width) continue;
+                    if (border == BORDER_ZEROS && (col < 0 || col >= in_width)) continue;
                     const float v = t_row[s * dilation_w];
                     const int tap = r * FILTER_W + s;
                     for (int q = 0; q < K_BLOCK; ++q) {
@@ -150,6 +211,6 @@ void conv2d_tiled(__global const float *restrict input,
     if (!active) return;
     for (int q = 0; q < K_BLOCK; ++q) {
         if (q < k_count)
-            output[(((long)n * out_channels + k0 + q) * out_height + i) * out_width + j] = acc[q];
+            output[(((long)n * out_channels + k0 + q) * out_height + i) * out_width + j] = activate(acc[q], act, act_p0, act_p1);
     }
 }

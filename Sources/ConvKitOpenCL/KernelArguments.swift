@@ -23,6 +23,12 @@ struct KernelArguments {
         try set(MemoryLayout<cl_int>.size, &scalar, name)
     }
 
+    /// A `float` argument.
+    mutating func append(_ value: Float, _ name: StaticString) throws(OpenCLError) {
+        var scalar = cl_float(value)
+        try set(MemoryLayout<cl_float>.size, &scalar, name)
+    }
+
     /// A `__local` buffer of `bytes` bytes.
     mutating func appendLocal(bytes: Int, _ name: StaticString) throws(OpenCLError) {
         let status = clSetKernelArg(kernel, count, bytes, nil)

@@ -30,6 +30,9 @@ public struct KernelConfiguration: Hashable, Sendable, CustomStringConvertible {
     public var channelBlock: Int
     /// The filter size the loops are unrolled for, or `nil` for the generic loops.
     public var unrolledKernel: Size2D?
+    /// Whether the program is built with `-cl-fp32-correctly-rounded-divide-sqrt` (pooling,
+    /// where the device offers it, so an average is one correctly rounded division).
+    public var correctlyRoundedDivide = false
 
     /// Filter sizes with an unrolled variant; others run the generic loops.
     static let unrolledSizes: Set<Size2D> = [Size2D(3)]
@@ -48,12 +51,15 @@ public struct KernelConfiguration: Hashable, Sendable, CustomStringConvertible {
             return [("WG_X", workGroup.width), ("WG_Y", workGroup.height)] + kernel
         case .tiled:
             return [("TILE_W", workGroup.width), ("TILE_H", workGroup.height), ("K_BLOCK", channelBlock)] + kernel
+        case .pool:
+            return [("WG_X", workGroup.width), ("WG_Y", workGroup.height)]
         }
     }
 
-    /// The `clBuildProgram` options: OpenCL C 1.2 plus the defines.
+    /// The `clBuildProgram` options: OpenCL C 1.2, the division flag, then the defines.
     public var buildOptions: String {
-        (["-cl-std=CL1.2"] + defines.map { "-D\($0.name)=\($0.value)" }).joined(separator: " ")
+        let division = correctlyRoundedDivide ? ["-cl-fp32-correctly-rounded-divide-sqrt"] : []
+        return (["-cl-std=CL1.2"] + division + defines.map { "-D\($0.name)=\($0.value)" }).joined(separator: " ")
     }
 
     /// `conv2d_tiled.cl -DTILE_W=16 ...`.
@@ -66,7 +72,7 @@ public struct KernelConfiguration: Hashable, Sendable, CustomStringConvertible {
         let columns = Self.roundUp(output.width, to: workGroup.width)
         let rows = Self.roundUp(output.height, to: workGroup.height)
         let depth = switch file {
-        case .direct: output.batch * output.channels
+        case .direct, .pool: output.batch * output.channels
         case .tiled: output.batch * geometry.groups * channelBlocks(for: geometry)
         }
         return ([columns, rows, depth], [workGroup.width, workGroup.height, 1])
@@ -118,7 +124,7 @@ extension KernelConfiguration {
                                                   unrolledKernel: kernel))
             }
         }
-        return result
+        return result + [pool(on: device)]
     }
 
     /// Whether the tiled kernel can run `geometry`: the work-group is allowed and the tile
@@ -135,7 +141,7 @@ extension KernelConfiguration {
 
     /// Halves the work-group (rows first, keeping columns for coalescing) until the
     /// device accepts it.
-    private static func fittedWorkGroup(_ preferred: Size2D, on device: OpenCLDeviceInfo) -> Size2D {
+    static func fittedWorkGroup(_ preferred: Size2D, on device: OpenCLDeviceInfo) -> Size2D {
         var size = preferred
         let maxItems = device.maxWorkItemSizes + [Int](repeating: 1, count: max(0, 2 - device.maxWorkItemSizes.count))
         while size.height * size.width > device.maxWorkGroupSize || size.height > maxItems[1] || size.width > maxItems[0],

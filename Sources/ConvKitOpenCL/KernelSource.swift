@@ -6,23 +6,39 @@ public enum KernelFile: String, CaseIterable, Hashable, Sendable, CustomStringCo
     case direct = "conv2d_direct.cl"
     /// `conv2d_tiled.cl`: local-memory input tiles and register blocking over output channels.
     case tiled = "conv2d_tiled.cl"
+    /// `pool2d.cl`: max and average pooling, one work-item per output, plus a
+    /// work-group-per-plane reduction for global pooling.
+    case pool = "pool2d.cl"
 
     /// The file name, e.g. `conv2d_direct.cl`.
     public var description: String { rawValue }
 
-    /// The `__kernel` entry point the file defines.
+    /// The file's main `__kernel` entry point.
     var entryPoint: String {
         switch self {
         case .direct: "conv2d_direct"
         case .tiled: "conv2d_tiled"
+        case .pool: "pool2d"
         }
     }
+
+    /// Every `__kernel` entry point the file defines.
+    var entryPoints: [String] {
+        switch self {
+        case .direct, .tiled: [entryPoint]
+        case .pool: [entryPoint, Self.globalPoolEntryPoint]
+        }
+    }
+
+    /// `pool2d.cl`'s global-pooling reduction.
+    static let globalPoolEntryPoint = "global_pool2d"
 
     /// The text compiled into the library by `.embedInCode("kernels")`.
     var embeddedText: String {
         let bytes: [UInt8] = switch self {
         case .direct: PackageResources.conv2d_direct_cl
         case .tiled: PackageResources.conv2d_tiled_cl
+        case .pool: PackageResources.pool2d_cl
         }
         return String(decoding: bytes, as: UTF8.self)
     }

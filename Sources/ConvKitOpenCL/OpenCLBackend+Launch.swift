@@ -7,53 +7,75 @@ extension OpenCLBackend {
     ///
     /// Every OpenCL object made here is released before returning, and no host pointer is
     /// used after that: inputs are copied at buffer creation (`CL_MEM_COPY_HOST_PTR`) and
-    /// the read-back blocks.
+    /// the read-back blocks. Counts one activation upload, one parameter upload per
+    /// weights and bias buffer, and one download.
     ///
     /// - Throws: ``OpenCLError`` when a build or any OpenCL call fails.
     public func execute(_ geometry: ConvolutionGeometry, input: UnsafeBufferPointer<Float>,
                         weights: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>?,
                         output: UnsafeMutableBufferPointer<Float>) throws {
+        var objects = OpenCLObjects()
+        defer { objects.release() }
+        let queue = try objects.queue(on: context)
+        let inputBuffer = try objects.upload(UnsafeRawBufferPointer(input), to: context.context, as: .activationUpload,
+                                             counter: transferCounter)
+        let (weightBuffer, biasBuffer) = try uploadParameters(weights: weights, bias: bias, into: &objects)
+        let outputBuffer = try objects.buffer(context.context, bytes: output.count * MemoryLayout<Float>.size,
+                                              flags: CL_MEM_WRITE_ONLY)
+        let launch = try convolutionLaunch(geometry, input: inputBuffer, weights: weightBuffer, bias: biasBuffer,
+                                           output: outputBuffer, objects: &objects)
+        try launch.enqueue(on: queue)
+        try download(outputBuffer, on: queue, into: output)
+    }
+
+    /// Device copies of the weights and (when present) the bias, each counted as a
+    /// parameter upload.
+    func uploadParameters(weights: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>?,
+                          into objects: inout OpenCLObjects) throws(OpenCLError) -> (weights: cl_mem, bias: cl_mem?) {
+        let weightBuffer = try objects.upload(UnsafeRawBufferPointer(weights), to: context.context, as: .parameterUpload,
+                                              counter: transferCounter)
+        guard let bias else { return (weightBuffer, nil) }
+        let biasBuffer = try objects.upload(UnsafeRawBufferPointer(bias), to: context.context, as: .parameterUpload,
+                                            counter: transferCounter)
+        return (weightBuffer, biasBuffer)
+    }
+
+    /// A blocking read of `output.count` floats from `buffer`, counted as one download.
+    func download(_ buffer: cl_mem, on queue: cl_command_queue, into output: UnsafeMutableBufferPointer<Float>) throws(OpenCLError) {
+        try clCheck(clEnqueueReadBuffer(queue, buffer, cl_bool(CL_TRUE), 0, output.count * MemoryLayout<Float>.size,
+                                        output.baseAddress, 0, nil, nil), "clEnqueueReadBuffer")
+        transferCounter.record(.download)
+    }
+
+    /// The chosen convolution kernel for `geometry` with every argument set, reading and
+    /// writing the given device buffers.
+    func convolutionLaunch(_ geometry: ConvolutionGeometry, input: cl_mem, weights: cl_mem, bias: cl_mem?, output: cl_mem,
+                           objects: inout OpenCLObjects) throws(OpenCLError) -> KernelLaunch {
         let configuration = configuration(for: geometry)
         let (program, _) = try program(for: configuration)
-        var resources = CallResources()
-        defer { resources.release() }
-
-        var status: cl_int = 0
-        let created = clCreateKernel(program, configuration.file.entryPoint, &status)
-        try clCheck(status, "clCreateKernel")
-        guard let kernel = created else { throw OpenCLError.call(function: "clCreateKernel", code: Int32(CL_INVALID_KERNEL)) }
-        resources.kernel = kernel
-        let queue = try context.makeQueue()
-        resources.queue = queue
-
-        let inputBuffer = try resources.buffer(context.context, copying: UnsafeRawBufferPointer(input))
-        let weightBuffer = try resources.buffer(context.context, copying: UnsafeRawBufferPointer(weights))
-        // Without bias the kernel never reads argument 2, but it must be a valid buffer.
-        let biasBuffer = try bias.map { try resources.buffer(context.context, copying: UnsafeRawBufferPointer($0)) }
-            ?? inputBuffer
-        let outputBuffer = try resources.buffer(context.context, outputBytes: output.count * MemoryLayout<Float>.size)
-
+        let kernel = try objects.kernel(program, configuration.file.entryPoint)
         var arguments = KernelArguments(kernel)
-        try arguments.append(inputBuffer, "input")
-        try arguments.append(weightBuffer, "weights")
-        try arguments.append(biasBuffer, "bias")
-        try arguments.append(outputBuffer, "output")
-        if configuration.file == .tiled {
-            let tile = configuration.tileExtent(for: geometry)
-            try arguments.appendLocal(bytes: tile.height * tile.width * MemoryLayout<Float>.size, "tile")
-        }
+        try arguments.append(input, "input")
+        try arguments.append(weights, "weights")
+        // Without bias the kernel never reads argument 2, but it must be a valid buffer.
+        try arguments.append(bias ?? input, "bias")
+        try arguments.append(output, "output")
+        let tiled = configuration.file == .tiled
+        let tile = configuration.tileExtent(for: geometry)
+        if tiled { try arguments.appendLocal(bytes: tile.height * tile.width * MemoryLayout<Float>.size, "tile") }
         try appendShape(geometry, to: &arguments)
-        if configuration.file == .tiled {
-            let tile = configuration.tileExtent(for: geometry)
+        if tiled {
             try arguments.append(tile.height, "tile_rows")
             try arguments.append(tile.width, "tile_cols")
             try arguments.append(configuration.channelBlocks(for: geometry), "k_blocks")
         }
-
+        try arguments.append(Int(geometry.border.kernelCode), "border")
+        try arguments.append(Int(geometry.activation.code), "act")
+        let (p0, p1) = geometry.activation.parameters
+        try arguments.append(p0, "act_p0")
+        try arguments.append(p1, "act_p1")
         let (global, local) = configuration.launch(for: geometry)
-        try clCheck(clEnqueueNDRangeKernel(queue, kernel, 3, nil, global, local, 0, nil, nil), "clEnqueueNDRangeKernel")
-        try clCheck(clEnqueueReadBuffer(queue, outputBuffer, cl_bool(CL_TRUE), 0, output.count * MemoryLayout<Float>.size,
-                                        output.baseAddress, 0, nil, nil), "clEnqueueReadBuffer")
+        return KernelLaunch(kernel: kernel, global: global, local: local)
     }
 
     /// The `int` arguments both kernels share, in their header's order.
@@ -80,39 +102,15 @@ extension OpenCLBackend {
     }
 }
 
-/// The OpenCL objects of one call, released together however the call ends.
-private struct CallResources {
-    var kernel: cl_kernel?
-    var queue: cl_command_queue?
-    var buffers: [cl_mem] = []
-
-    mutating func buffer(_ context: cl_context, copying bytes: UnsafeRawBufferPointer) throws(OpenCLError) -> cl_mem {
-        let flags = cl_mem_flags(CL_MEM_READ_ONLY) | cl_mem_flags(CL_MEM_COPY_HOST_PTR)
-        return try make(context, flags, bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
-    }
-
-    mutating func buffer(_ context: cl_context, outputBytes: Int) throws(OpenCLError) -> cl_mem {
-        try make(context, cl_mem_flags(CL_MEM_WRITE_ONLY), outputBytes, nil)
-    }
-
-    private mutating func make(_ context: cl_context, _ flags: cl_mem_flags, _ size: Int,
-                               _ host: UnsafeMutableRawPointer?) throws(OpenCLError) -> cl_mem {
-        var status: cl_int = 0
-        let buffer = clCreateBuffer(context, flags, size, host, &status)
-        try clCheck(status, "clCreateBuffer")
-        guard let buffer else { throw .call(function: "clCreateBuffer", code: Int32(CL_MEM_OBJECT_ALLOCATION_FAILURE)) }
-        buffers.append(buffer)
-        return buffer
-    }
-
-    /// Waits for the queue before releasing, so no buffer is freed under a running kernel
-    /// when an error cut the call short.
-    func release() {
-        if let queue {
-            clFinish(queue)
-            clReleaseCommandQueue(queue)
+extension BorderMode {
+    /// The `border` argument of the convolution kernels: 0 zeros, 1 reflect, 2 replicate,
+    /// 3 circular (the `BORDER_*` defines of the `.cl` files).
+    var kernelCode: Int32 {
+        switch self {
+        case .zeros: 0
+        case .reflect: 1
+        case .replicate: 2
+        case .circular: 3
         }
-        buffers.forEach { clReleaseMemObject($0) }
-        if let kernel { clReleaseKernel(kernel) }
     }
 }

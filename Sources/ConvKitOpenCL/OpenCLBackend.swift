@@ -2,13 +2,16 @@ import COpenCL
 import ConvKitCore
 import Foundation
 
-/// Convolutions on one OpenCL device.
+/// Convolutions and pooling on one OpenCL device.
 ///
 /// Cheap to create and safe to share between threads: the device's context and compiled
 /// programs are process-wide (see ``OpenCLRuntime``); each call creates its own queue,
 /// kernel object and buffers, so no `cl_kernel` is shared while its arguments are set.
-/// Every valid geometry is supported up to the device's limits: all paddings, strides,
-/// dilations, groups (including depthwise), batch sizes and bias.
+/// Every valid geometry is supported up to the device's limits: all paddings, border
+/// modes, fused activations, strides, dilations, groups (including depthwise), batch
+/// sizes and bias; max, average and global pooling. ``prepare(_:)-(LayerChainPlan)``
+/// keeps a layer chain's weights and feature maps on the device. Every host↔device copy
+/// is counted in ``transferStatistics``.
 public struct OpenCLBackend: ConvolutionBackend {
     /// `"opencl:N"`, with `N` the device index.
     public let name: String
@@ -23,7 +26,13 @@ public struct OpenCLBackend: ConvolutionBackend {
     /// The disk cache directory for compiled programs, or `nil` when it is off.
     public let cacheDirectory: URL?
 
+    /// Counts every buffer transfer this backend (and its copies and chains) makes.
+    public let transferCounter: OpenCLTransferCounter
+
     let context: OpenCLDeviceContext
+
+    /// The transfers made so far: activation and parameter uploads, downloads.
+    public var transferStatistics: OpenCLTransferStatistics { transferCounter.statistics }
 
     /// Opens device `deviceIndex` of the flat list ``OpenCLRuntime/discover()`` returns.
     ///
@@ -45,6 +54,7 @@ public struct OpenCLBackend: ConvolutionBackend {
         kernelChoice = kernel
         kernelSources = kernels.resolved
         cacheDirectory = cache.resolvedDirectory
+        transferCounter = OpenCLTransferCounter()
     }
 
     /// The kernel and launch shape ``execute(_:input:weights:bias:output:)`` uses for
@@ -53,9 +63,10 @@ public struct OpenCLBackend: ConvolutionBackend {
         KernelConfiguration.choose(for: geometry, on: deviceInfo, choice: kernelChoice)
     }
 
-    /// Every kernel configuration this backend can choose on its device.
+    /// Every kernel configuration this backend can choose on its device (convolution and
+    /// pooling).
     public var configurations: [KernelConfiguration] {
-        KernelConfiguration.variants(for: deviceInfo).filter { kernelChoice != .direct || $0.file == .direct }
+        KernelConfiguration.variants(for: deviceInfo).filter { kernelChoice != .direct || $0.file != .tiled }
     }
 
     /// Builds (or loads) every program in ``configurations`` now, so a first convolution
@@ -70,16 +81,19 @@ public struct OpenCLBackend: ConvolutionBackend {
     /// Supported unless a dimension leaves the kernels' `int` range or a buffer exceeds the
     /// device's largest allocation.
     public func support(for geometry: ConvolutionGeometry) -> BackendSupport {
-        if geometry.border != .zeros || geometry.activation != .identity {
-            return .unsupported(reason: "border \(geometry.border) / activation \(geometry.activation) not implemented yet")
-        }
         let dimensions = geometry.input.dimensions + geometry.filter.dimensions + geometry.output.dimensions
         let products = [geometry.output.batch * geometry.output.channels,
                         geometry.input.height * geometry.input.width, geometry.output.height * geometry.output.width]
-        if let large = (dimensions + products).first(where: { $0 > Int(Int32.max) }) {
+        return supportedSizes(dimensions + products,
+                              buffers: [("input", geometry.input), ("weights", geometry.filter), ("output", geometry.output)])
+    }
+
+    /// `.unsupported` when a size leaves `int` or a buffer exceeds the largest allocation.
+    func supportedSizes(_ sizes: [Int], buffers: [(String, TensorShape)]) -> BackendSupport {
+        if let large = sizes.first(where: { $0 > Int(Int32.max) }) {
             return .unsupported(reason: "a size of \(large) exceeds the OpenCL kernels' 32-bit int range")
         }
-        for (label, shape) in [("input", geometry.input), ("weights", geometry.filter), ("output", geometry.output)] {
+        for (label, shape) in buffers {
             let (bytes, overflow) = shape.elementCount.multipliedReportingOverflow(by: MemoryLayout<Float>.size)
             if overflow || UInt64(bytes) > deviceInfo.maxAllocationBytes {
                 return .unsupported(reason: "the \(label) buffer (\(shape)) exceeds \(deviceInfo.name)'s largest "

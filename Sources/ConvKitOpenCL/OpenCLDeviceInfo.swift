@@ -40,6 +40,9 @@ public struct OpenCLDeviceInfo: Hashable, Sendable, CustomStringConvertible {
     public var preferredFloatVectorWidth: Int
     /// `CL_DEVICE_EXTENSIONS`, split on spaces.
     public var extensions: [String]
+    /// Whether `CL_DEVICE_SINGLE_FP_CONFIG` has `CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT`, so
+    /// programs may be built with `-cl-fp32-correctly-rounded-divide-sqrt`.
+    public var correctlyRoundedDivide: Bool = false
 
     /// Whether the device supports half precision (`cl_khr_fp16`).
     public var supportsFP16: Bool { extensions.contains("cl_khr_fp16") }
@@ -80,6 +83,8 @@ extension OpenCLDeviceInfo {
         maxAllocationBytes = try Self.scalar(device, CL_DEVICE_MAX_MEM_ALLOC_SIZE)
         preferredFloatVectorWidth = Int(try Self.scalar(device, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT) as cl_uint)
         extensions = try Self.string(device, CL_DEVICE_EXTENSIONS).split(separator: " ").map(String.init)
+        let floatConfig: cl_device_fp_config = try Self.scalar(device, CL_DEVICE_SINGLE_FP_CONFIG)
+        correctlyRoundedDivide = floatConfig & cl_device_fp_config(CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0
     }
 
     private static func kind(type: cl_device_type, unifiedMemory: Bool) -> DeviceKind {

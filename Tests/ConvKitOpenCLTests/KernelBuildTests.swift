@@ -18,7 +18,29 @@ struct KernelBuildTests {
         for file in KernelFile.allCases {
             let text = try String(contentsOf: directory.appendingPathComponent(file.rawValue), encoding: .utf8)
             #expect(file.embeddedText == text, "\(file) in the library differs from kernels/\(file); rebuild")
-            #expect(text.contains("__kernel") && text.contains(file.entryPoint))
+            #expect(text.contains("__kernel") && file.entryPoints.allSatisfy { text.contains("void \($0)(") })
+        }
+    }
+
+    @Test("both convolution kernels carry the same border and epilogue helpers")
+    func sharedHelpersAgree() throws {
+        let directory = Self.repository.appendingPathComponent("kernels")
+        let blocks = try [KernelFile.direct, .tiled].map { file in
+            let text = try String(contentsOf: directory.appendingPathComponent(file.rawValue), encoding: .utf8)
+            let start = try #require(text.range(of: "// ---- border and epilogue helpers"))
+            let end = try #require(text.range(of: "// ---- end of shared helpers ----"))
+            return text[start.lowerBound..<end.upperBound]
+        }
+        #expect(blocks[0] == blocks[1], "keep the helper blocks of conv2d_direct.cl and conv2d_tiled.cl identical")
+        // The codes the kernels switch on are the Swift ones.
+        for border in BorderMode.allCases {
+            #expect(blocks[0].contains("#define BORDER_\(border.rawValue.uppercased()) \(border.kernelCode)"))
+        }
+        let activations: [(String, Activation)] = [("IDENTITY", .identity), ("RELU", .relu), ("RELU6", .relu6),
+                                                   ("CLAMP", .clamp(lower: 0, upper: 1)), ("LEAKY_RELU", .leakyRelu(alpha: 0.1)),
+                                                   ("SIGMOID", .sigmoid), ("TANH", .tanh)]
+        for (name, activation) in activations {
+            #expect(blocks[0].contains("#define ACT_\(name) \(activation.code)\n"))
         }
     }
 
@@ -29,11 +51,20 @@ struct KernelBuildTests {
         let variants = backend.configurations
         #expect(Set(variants.map(\.file)) == Set(KernelFile.allCases))
         #expect(Set(variants.map(\.buildOptions)).count == variants.count)
+        #expect(variants.contains(backend.poolConfiguration))
         try backend.prepare()
         for variant in variants {
-            let (_, origin) = try backend.program(for: variant)
+            let (program, origin) = try backend.program(for: variant)
             #expect(origin == .memory, "\(variant) was built by prepare()")
+            for entryPoint in variant.file.entryPoints {
+                var objects = OpenCLObjects()
+                defer { objects.release() }
+                _ = try objects.kernel(program, entryPoint)
+            }
         }
+        // A direct-only backend still pools.
+        let direct = try TestDevice.backend(.direct).configurations
+        #expect(Set(direct.map(\.file)) == [.direct, .pool])
     }
 
     @Test("a second build loads the binary from the disk cache",

@@ -44,6 +44,27 @@ struct KernelConfigurationTests {
         #expect(small.file == .direct && small.workGroup == Size2D(height: 2, width: 16))
         let tiny = try Self.geometry(TensorShape(1, 1, 3, 3), filters: 1, kernel: Size2D(1))
         #expect(KernelConfiguration.choose(for: tiny, on: Self.device(), choice: .auto).file == .direct)
-        #expect(KernelConfiguration.variants(for: Self.device(maxWorkGroup: 32)).allSatisfy { $0.file == .direct })
+        #expect(KernelConfiguration.variants(for: Self.device(maxWorkGroup: 32)).allSatisfy { $0.file != .tiled })
+    }
+
+    @Test("one pooling program: defines, division flag, launch sizes, global path")
+    func pooling() throws {
+        var device = Self.device()
+        let plain = KernelConfiguration.pool(on: device)
+        #expect(plain.buildOptions == "-cl-std=CL1.2 -DWG_X=16 -DWG_Y=4")
+        device.correctlyRoundedDivide = true
+        let pool = KernelConfiguration.pool(on: device)
+        #expect(pool.buildOptions == "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt -DWG_X=16 -DWG_Y=4")
+        #expect(KernelConfiguration.variants(for: device).filter { $0.file == .pool } == [pool])
+        let windowed = try Pool2DDescriptor(mode: .max, window: Size2D(3), stride: Size2D(2), padding: .same)
+            .resolve(input: TensorShape(2, 3, 35, 20))
+        let launch = pool.launch(forPool: windowed)
+        // 10 columns → 16, 18 rows → 20, N · C = 6.
+        #expect(launch.entryPoint == "pool2d" && launch.global == [16, 20, 6] && launch.local == [16, 4, 1])
+        let global = try Pool2DDescriptor.global(.average).resolve(input: TensorShape(2, 3, 35, 20))
+        let reduction = pool.launch(forPool: global)
+        #expect(reduction.entryPoint == "global_pool2d" && reduction.global == [64 * 6] && reduction.local == [64])
+        let small = KernelConfiguration.pool(on: Self.device(maxWorkGroup: 32))
+        #expect(small.workGroup == Size2D(height: 2, width: 16) && small.reductionLanes == 32)
     }
 }

@@ -64,6 +64,14 @@ struct Problem: CustomStringConvertible {
         bias = hasBias ? (0..<filters).map { _ in value(&generator) } : nil
     }
 
+    /// A problem with given data (sizes must match the geometry).
+    init(geometry: ConvolutionGeometry, input: [Float], weights: [Float], bias: [Float]?) {
+        self.geometry = geometry
+        self.input = input
+        self.weights = weights
+        self.bias = bias
+    }
+
     /// Small integers: every float32 sum of their products is exact in any order.
     static func smallInteger(_ generator: inout SeededGenerator) -> Float {
         Float(Int.random(in: -3...3, using: &generator))

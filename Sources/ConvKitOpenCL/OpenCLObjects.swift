@@ -1,0 +1,78 @@
+import COpenCL
+
+/// OpenCL objects created together and released together, however the work ends.
+///
+/// A one-shot call releases them before it returns; a prepared layer chain keeps them
+/// for its lifetime. Uploads are counted on the backend's ``OpenCLTransferCounter``.
+struct OpenCLObjects {
+    private(set) var queue: cl_command_queue?
+    private(set) var kernels: [cl_kernel] = []
+    private(set) var buffers: [cl_mem] = []
+
+    /// The in-order queue every command of these objects goes to, created on first use.
+    mutating func queue(on device: OpenCLDeviceContext) throws(OpenCLError) -> cl_command_queue {
+        if let queue { return queue }
+        let made = try device.makeQueue()
+        queue = made
+        return made
+    }
+
+    /// A kernel object for `entryPoint` of `program`.
+    mutating func kernel(_ program: cl_program, _ entryPoint: String) throws(OpenCLError) -> cl_kernel {
+        var status: cl_int = 0
+        let created = clCreateKernel(program, entryPoint, &status)
+        try clCheck(status, "clCreateKernel")
+        guard let created else { throw .call(function: "clCreateKernel", code: Int32(CL_INVALID_KERNEL)) }
+        kernels.append(created)
+        return created
+    }
+
+    /// A read-only device copy of `bytes` (`CL_MEM_COPY_HOST_PTR`: the copy is made
+    /// before this returns), counted as one `transfer`.
+    mutating func upload(_ bytes: UnsafeRawBufferPointer, to context: cl_context, as transfer: OpenCLTransferCounter.Transfer,
+                         counter: OpenCLTransferCounter) throws(OpenCLError) -> cl_mem {
+        let flags = cl_mem_flags(CL_MEM_READ_ONLY) | cl_mem_flags(CL_MEM_COPY_HOST_PTR)
+        let buffer = try make(context, flags, bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
+        counter.record(transfer)
+        return buffer
+    }
+
+    /// An uninitialised device buffer of `bytes` bytes.
+    mutating func buffer(_ context: cl_context, bytes: Int, flags: Int32 = CL_MEM_READ_WRITE) throws(OpenCLError) -> cl_mem {
+        try make(context, cl_mem_flags(flags), bytes, nil)
+    }
+
+    private mutating func make(_ context: cl_context, _ flags: cl_mem_flags, _ size: Int,
+                               _ host: UnsafeMutableRawPointer?) throws(OpenCLError) -> cl_mem {
+        var status: cl_int = 0
+        let buffer = clCreateBuffer(context, flags, size, host, &status)
+        try clCheck(status, "clCreateBuffer")
+        guard let buffer else { throw .call(function: "clCreateBuffer", code: Int32(CL_MEM_OBJECT_ALLOCATION_FAILURE)) }
+        buffers.append(buffer)
+        return buffer
+    }
+
+    /// Waits for the queue before releasing, so no buffer is freed under a running kernel
+    /// when an error cut the work short.
+    func release() {
+        if let queue {
+            clFinish(queue)
+            clReleaseCommandQueue(queue)
+        }
+        buffers.forEach { clReleaseMemObject($0) }
+        kernels.forEach { clReleaseKernel($0) }
+    }
+}
+
+/// One kernel with its arguments set, and the NDRange it runs over.
+struct KernelLaunch {
+    let kernel: cl_kernel
+    let global: [Int]
+    let local: [Int]
+
+    /// Enqueues the kernel on `queue` (no wait).
+    func enqueue(on queue: cl_command_queue) throws(OpenCLError) {
+        try clCheck(clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, global, local, 0, nil, nil),
+                    "clEnqueueNDRangeKernel")
+    }
+}

@@ -1,0 +1,92 @@
+import ConvKitCore
+@testable import ConvKitOpenCL
+import Dispatch
+import Foundation
+import Testing
+import _ConvKitTestSupport
+
+/// Device-resident layer chains: the same numbers as running the steps one by one, with
+/// exactly one activation upload and one download per run.
+@Suite("OpenCL layer chains")
+struct LayerChainTests {
+    /// conv(3→8, 3×3 same, bias, relu) → maxpool 2×2 (ceil) → conv(8→4, 3×3 valid, bias).
+    static func steps(_ generator: inout SeededGenerator) throws -> [LayerStep] {
+        let first = try Tensor(shape: TensorShape(8, 3, 3, 3)) { _ in Problem.smallInteger(&generator) }
+        let second = try Tensor(shape: TensorShape(4, 8, 3, 3)) { _ in Problem.smallInteger(&generator) }
+        return [
+            .conv(Conv2DDescriptor(padding: .same), first, (0..<8).map { _ in Problem.smallInteger(&generator) }, .relu),
+            .maxPool(Pool2DDescriptor(mode: .max, window: Size2D(2), ceilMode: true)),
+            .conv(Conv2DDescriptor(), second, (0..<4).map { _ in Problem.smallInteger(&generator) }),
+        ]
+    }
+
+    @Test("conv → relu → maxpool → conv equals the steps one by one; 1 upload, 1 download per run",
+          .enabled(if: TestDevice.shouldRun, TestDevice.skipReason), arguments: [KernelChoice.direct, .tiled])
+    func chain(kernel: KernelChoice) throws {
+        guard requireDevice() else { return }
+        let backend = try TestDevice.backend(kernel)
+        var generator = SeededGenerator(seed: 2024)
+        let steps = try Self.steps(&generator)
+        let shape = TensorShape(2, 3, 12, 13)
+        let plan = try LayerChainPlan(steps, input: shape)
+
+        let beforePrepare = backend.transferStatistics
+        let chain = try backend.prepare(plan)
+        #expect(chain is OpenCLLayerChain)
+        #expect(backend.transferStatistics - beforePrepare == OpenCLTransferStatistics(parameterUploads: 4),
+                "two weights and two biases, uploaded once")
+
+        for run in 0..<3 {
+            let input = try Tensor(shape: shape) { _ in Problem.smallInteger(&generator) }
+            let beforeRun = backend.transferStatistics
+            let output = try chain.run(input)
+            #expect(backend.transferStatistics - beforeRun == OpenCLTransferStatistics(activationUploads: 1, downloads: 1),
+                    "run \(run)")
+
+            // The same steps one by one through the host, on the same backend and on the reference.
+            var stepwise = input
+            for step in steps {
+                switch step {
+                case let .conv(descriptor, weights, bias):
+                    stepwise = try backend.convolve(stepwise, weights: weights, bias: bias, descriptor: descriptor)
+                case let .pool(descriptor):
+                    stepwise = try backend.pool(stepwise, descriptor: descriptor)
+                }
+            }
+            #expect(output.shape == plan.output && output.shape == TensorShape(2, 4, 4, 5))
+            expectIdentical(output.scalars, stepwise.scalars, "chain vs step by step, run \(run)")
+            expectIdentical(output.scalars, try ReferenceBackend().run(steps, input: input).scalars, "chain vs reference")
+        }
+    }
+
+    @Test("a chain rejects a wrong input shape, and many threads may share it",
+          .enabled(if: TestDevice.shouldRun, TestDevice.skipReason))
+    func sharedChain() throws {
+        guard requireDevice() else { return }
+        let backend = try TestDevice.backend()
+        var generator = SeededGenerator(seed: 77)
+        let steps = try Self.steps(&generator) + [.averagePool(.global(.average))]
+        let shape = TensorShape(1, 3, 9, 10)
+        let chain = try backend.prepare(try LayerChainPlan(steps, input: shape))
+        #expect(throws: ConvolutionError.self) { _ = try chain.run(try Tensor(zeros: TensorShape(1, 3, 9, 11))) }
+
+        let inputs = try (0..<4).map { _ in try Tensor(shape: shape) { _ in Problem.smallInteger(&generator) } }
+        let expected = try inputs.map { try ReferenceBackend().run(steps, input: $0).scalars }
+        let before = backend.transferStatistics
+        let mismatches = Mismatches()
+        DispatchQueue.concurrentPerform(iterations: 16) { iteration in
+            let index = iteration % inputs.count
+            let output = try? chain.run(inputs[index])
+            if output?.scalars != expected[index] { mismatches.add(iteration) }
+        }
+        #expect(mismatches.list.isEmpty, "iterations with wrong results: \(mismatches.list)")
+        #expect(backend.transferStatistics - before == OpenCLTransferStatistics(activationUploads: 16, downloads: 16))
+    }
+}
+
+private final class Mismatches: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [Int] = []
+    func add(_ value: Int) { lock.withLock { values.append(value) } }
+    var list: [Int] { lock.withLock { values } }
+}
