@@ -34,7 +34,7 @@ enum TestDevice {
 
     /// Why device tests were not run, shown next to the skipped test.
     static var skipReason: Comment {
-        "no OpenCL device: \(discovery.failure.map { "\($0)" } ?? "none found") (set CI=true to make this fail)"
+        "no OpenCL device: \(discovery.failure.map { "\($0)" } ?? "none found")\(isCI ? "" : " (set CI=true to make this fail)")"
     }
 
     /// The disk cache all ordinary tests share: per process, so runs never depend on a
