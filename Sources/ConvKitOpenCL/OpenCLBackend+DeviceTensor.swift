@@ -59,7 +59,7 @@ extension OpenCLBackend {
         let geometry = try descriptor.resolve(input: input.shape, weights: weights.shape,
                                               biasCount: bias?.shape.elementCount)
         try checkOwnership([("input", input), ("weights", weights)] + (bias.map { [("bias", $0)] } ?? []))
-        if case let .unsupported(reason) = support(for: geometry) {
+        if case let .unsupported(reason) = residentSupport(for: geometry) {
             throw BackendError.unsupported(backend: name, reason: reason)
         }
         return try enqueueConvolution(geometry, input: input, weights: weights, bias: bias)
@@ -106,7 +106,7 @@ extension OpenCLBackend {
         try check("weights", weights.count, geometry.filter.elementCount)
         try check("bias", bias?.count ?? 0, geometry.hasBias ? geometry.filter.batch : 0)
         try check("output", output.count, geometry.output.elementCount)
-        if case let .unsupported(reason) = support(for: geometry) {
+        if case let .unsupported(reason) = residentSupport(for: geometry) {
             throw BackendError.unsupported(backend: name, reason: reason)
         }
         let stream = try stream ?? makeStream(profiling: true)
