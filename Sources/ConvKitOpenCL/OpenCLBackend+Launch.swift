@@ -14,6 +14,9 @@ extension OpenCLBackend {
     public func execute(_ geometry: ConvolutionGeometry, input: UnsafeBufferPointer<Float>,
                         weights: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>?,
                         output: UnsafeMutableBufferPointer<Float>) throws {
+        if let split = splitPlan(for: geometry) {
+            return try executeSplit(split, geometry, input: input, weights: weights, bias: bias, output: output)
+        }
         var objects = OpenCLObjects()
         defer { objects.release() }
         let queue = try objects.queue(on: context)

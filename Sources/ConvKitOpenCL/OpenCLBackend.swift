@@ -18,7 +18,8 @@ public struct OpenCLBackend: ConvolutionBackend {
     /// The device summary.
     public let device: ComputeDevice
     /// Everything discovery learned about the device.
-    public let deviceInfo: OpenCLDeviceInfo
+    /// (Settable inside the module, so tests can shrink ``OpenCLDeviceInfo/maxAllocationBytes``.)
+    public internal(set) var deviceInfo: OpenCLDeviceInfo
     /// Which kernel family this backend uses.
     public let kernelChoice: KernelChoice
     /// Where kernel source comes from (resolved: never ``KernelSourceLocation/default``).
@@ -78,9 +79,16 @@ public struct OpenCLBackend: ConvolutionBackend {
         for configuration in configurations { _ = try program(for: configuration) }
     }
 
-    /// Supported unless a dimension leaves the kernels' `int` range or a buffer exceeds the
-    /// device's largest allocation.
+    /// Supported unless a dimension leaves the kernels' `int` range, or a buffer exceeds the
+    /// device's largest allocation and the call cannot be split over batch or output
+    /// channels (see `OpenCLBackend+Split.swift`).
     public func support(for geometry: ConvolutionGeometry) -> BackendSupport {
+        splitSupport(for: geometry, whole: residentSupport(for: geometry))
+    }
+
+    /// Supported unless a dimension leaves the kernels' `int` range or a buffer exceeds the
+    /// device's largest allocation: whole buffers, as layer chains and device tensors need.
+    func residentSupport(for geometry: ConvolutionGeometry) -> BackendSupport {
         let dimensions = geometry.input.dimensions + geometry.filter.dimensions + geometry.output.dimensions
         let products = [geometry.output.batch * geometry.output.channels,
                         geometry.input.height * geometry.input.width, geometry.output.height * geometry.output.width]

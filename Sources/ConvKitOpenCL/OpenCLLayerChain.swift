@@ -37,7 +37,7 @@ final class OpenCLLayerChain: PreparedLayerChain, @unchecked Sendable {
     init(_ plan: LayerChainPlan, on backend: OpenCLBackend) throws {
         for (index, step) in plan.steps.enumerated() {
             let support = switch step {
-            case let .conv(geometry, _, _): backend.support(for: geometry)
+            case let .conv(geometry, _, _): backend.residentSupport(for: geometry)
             case let .pool(geometry): backend.support(forPool: geometry)
             }
             if case let .unsupported(reason) = support {

@@ -31,6 +31,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Write the results as a JSON array to this file.")
     var json: String?
 
+    @Flag(help: "OpenCL only: also report device upload, kernel and download times (median over profiled runs).")
+    var profile = false
+
     struct Result: Codable {
         var descriptor: String
         var device: String
@@ -40,11 +43,16 @@ struct BenchCommand: ParsableCommand {
         var runs: Int
         var gflops: Double
         var peak_fraction: Double?
+        // With --profile (see BenchCommand+Profile.swift); omitted from the JSON otherwise.
+        var upload_ms: Double?
+        var kernel_ms: Double?
+        var download_ms: Double?
     }
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
         guard budget > 0, budget.isFinite else { throw ValidationError("--budget must be a positive number of seconds") }
+        try validateProfile()
     }
 
     func run() throws {
@@ -53,8 +61,9 @@ struct BenchCommand: ParsableCommand {
         let backend = try chooseBackend()
         let interactive = isatty(STDERR_FILENO) != 0
         var results: [Result] = []
-        print("| descriptor | device | algorithm | median ms | min ms | runs | GFLOP/s |\(peak == nil ? "" : " % peak |")")
-        print("|---|---|---|---:|---:|---:|---:|\(peak == nil ? "" : "---:|")")
+        print("| descriptor | device | algorithm | median ms | min ms | runs | GFLOP/s |\(peak == nil ? "" : " % peak |")"
+              + (profile ? Self.profileHeader : ""))
+        print("|---|---|---|---:|---:|---:|---:|\(peak == nil ? "" : "---:|")" + (profile ? Self.profileRule : ""))
         for (index, problem) in problems.enumerated() {
             if interactive {
                 FileHandle.standardError.write(Data("\r[\(index + 1)/\(problems.count)] \(problem)\u{1B}[K".utf8))
@@ -64,7 +73,7 @@ struct BenchCommand: ParsableCommand {
             let percent = result.peak_fraction.map { String(format: " %.1f |", $0 * 100) } ?? ""
             print("| \(result.descriptor) | \(result.device) | \(result.algorithm) | "
                   + String(format: "%.4f | %.4f | %d | %.2f |", result.median_ms, result.min_ms, result.runs, result.gflops)
-                  + percent)
+                  + percent + Self.profileCells(result))
         }
         if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         if let json {
@@ -127,12 +136,14 @@ struct BenchCommand: ParsableCommand {
                 }
             }
         }
+        let profiled = try profile ? profileRuns(geometry, input: input, weights: weights, on: backend) : nil
         times.sort()
         let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
         let gflops = Double(geometry.flops) / (median * 1e6)
         return Result(descriptor: try problem.canonical(), device: backend.name,
                       algorithm: backend.algorithmName(for: geometry), median_ms: median, min_ms: times[0],
-                      runs: times.count, gflops: gflops, peak_fraction: peak.map { gflops / $0 })
+                      runs: times.count, gflops: gflops, peak_fraction: peak.map { gflops / $0 },
+                      upload_ms: profiled?.upload, kernel_ms: profiled?.kernel, download_ms: profiled?.download)
     }
 }
 
