@@ -49,8 +49,8 @@
 #define KERNEL_W 0
 #endif
 
-// ---- border and epilogue helpers (identical in conv2d_direct.cl and conv2d_tiled.cl;
-// ---- a test compares the two copies) ----
+// ---- border and epilogue helpers (identical in conv2d_direct.cl, conv2d_tiled.cl and
+// ---- conv2d_igemm.cl; a test compares the copies) ----
 // Border codes = BorderMode.kernelCode (Swift); activation codes = Activation.code.
 #define BORDER_ZEROS 0
 #define BORDER_REFLECT 1

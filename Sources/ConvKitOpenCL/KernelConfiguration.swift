@@ -2,13 +2,18 @@ import ConvKitCore
 
 /// Which kernel family a backend uses.
 public enum KernelChoice: String, Hashable, Sendable, CaseIterable, CustomStringConvertible {
-    /// The tiled kernel where it applies and pays off, otherwise the direct kernel.
+    /// The tuned configuration of the geometry's shape class when the tuning database
+    /// has one, otherwise the heuristic (``KernelConfiguration/heuristic(for:on:)``):
+    /// the implicit-GEMM kernel, the direct kernel where its limits do not allow it.
     case auto
     /// Always the direct kernel.
     case direct
     /// The tiled kernel wherever it applies (its local tile fits the device); the direct
     /// kernel for the rest.
     case tiled
+    /// The implicit-GEMM kernel (heuristic block sizes, never the tuning database) wherever
+    /// the device allows it; the direct kernel for the rest.
+    case igemm
 
     /// The lower-case name.
     public var description: String { rawValue }
@@ -33,6 +38,12 @@ public struct KernelConfiguration: Hashable, Sendable, CustomStringConvertible {
     /// Whether the program is built with `-cl-fp32-correctly-rounded-divide-sqrt` (pooling,
     /// where the device offers it, so an average is one correctly rounded division).
     public var correctlyRoundedDivide = false
+    /// igemm: output pixels per work-item = float vector width (`RN`; 1 for the others).
+    public var pixelBlock = 1
+    /// igemm: whether input and weight tiles are staged in local memory (`USE_LOCAL`).
+    public var localTiles = false
+    /// igemm: input channels per local-memory chunk (`TK`).
+    public var reductionTile = 8
 
     /// Filter sizes with an unrolled variant; others run the generic loops.
     static let unrolledSizes: Set<Size2D> = [Size2D(3)]
@@ -51,6 +62,9 @@ public struct KernelConfiguration: Hashable, Sendable, CustomStringConvertible {
             return [("WG_X", workGroup.width), ("WG_Y", workGroup.height)] + kernel
         case .tiled:
             return [("TILE_W", workGroup.width), ("TILE_H", workGroup.height), ("K_BLOCK", channelBlock)] + kernel
+        case .igemm:
+            return [("TN", workGroup.width), ("TM", workGroup.height), ("RN", pixelBlock), ("RM", channelBlock),
+                    ("USE_LOCAL", localTiles ? 1 : 0), ("TK", localTiles ? reductionTile : 8)]
         case .pool:
             return [("WG_X", workGroup.width), ("WG_Y", workGroup.height)]
         }
@@ -69,10 +83,18 @@ public struct KernelConfiguration: Hashable, Sendable, CustomStringConvertible {
     /// work-group, and the kernels bounds-check the tail.
     func launch(for geometry: ConvolutionGeometry) -> (global: [Int], local: [Int]) {
         let output = geometry.output
+        if file == .igemm {
+            let pixels = Self.isFlat(geometry)
+                ? (output.height * output.width + pixelBlock - 1) / pixelBlock
+                : output.height * ((output.width + pixelBlock - 1) / pixelBlock)
+            return ([Self.roundUp(pixels, to: workGroup.width),
+                     Self.roundUp(channelBlocks(for: geometry), to: workGroup.height),
+                     output.batch * geometry.groups], [workGroup.width, workGroup.height, 1])
+        }
         let columns = Self.roundUp(output.width, to: workGroup.width)
         let rows = Self.roundUp(output.height, to: workGroup.height)
         let depth = switch file {
-        case .direct, .pool: output.batch * output.channels
+        case .direct, .pool, .igemm: output.batch * output.channels
         case .tiled: output.batch * geometry.groups * channelBlocks(for: geometry)
         }
         return ([columns, rows, depth], [workGroup.width, workGroup.height, 1])
@@ -89,30 +111,69 @@ public struct KernelConfiguration: Hashable, Sendable, CustomStringConvertible {
                width: (workGroup.width - 1) * geometry.stride.width + geometry.effectiveKernel.width)
     }
 
-    private static func roundUp(_ value: Int, to multiple: Int) -> Int {
+    /// Whether igemm runs `geometry` in flat mode: a 1×1 filter with stride 1 and no
+    /// padding, so the input plane is the output pixel axis.
+    static func isFlat(_ geometry: ConvolutionGeometry) -> Bool {
+        geometry.kernel == Size2D(1) && geometry.stride == Size2D(1) && geometry.input.height == geometry.output.height
+            && geometry.input.width == geometry.output.width && geometry.padding.top == 0 && geometry.padding.left == 0
+    }
+
+    /// Local memory of one igemm work-group, in bytes (0 without local tiles).
+    var localMemoryBytes: Int {
+        guard file == .igemm, localTiles else { return 0 }
+        return (workGroup.height * channelBlock * reductionTile + reductionTile * workGroup.width * pixelBlock)
+            * MemoryLayout<Float>.size
+    }
+
+    static func roundUp(_ value: Int, to multiple: Int) -> Int {
         (value + multiple - 1) / multiple * multiple
     }
 }
 
 extension KernelConfiguration {
-    /// The configuration a backend with `choice` uses for `geometry` on `device`.
+    /// The configuration a backend with `choice` uses for `geometry` on `device`; `auto`
+    /// takes the tuned winner of the geometry's ``ShapeClass`` from `tuning` when there is
+    /// one the backend can choose (one of ``variants(for:)``) and that fits.
     static func choose(for geometry: ConvolutionGeometry, on device: OpenCLDeviceInfo,
-                       choice: KernelChoice) -> KernelConfiguration {
+                       choice: KernelChoice, tuning: TuningDatabase? = nil) -> KernelConfiguration {
         let unrolled = unrolledSizes.contains(geometry.kernel) ? geometry.kernel : nil
         let direct = KernelConfiguration(file: .direct, workGroup: fittedWorkGroup(directWorkGroup, on: device),
                                          channelBlock: 1, unrolledKernel: unrolled)
-        let block = geometry.outputChannelsPerGroup >= wideChannelBlock ? wideChannelBlock : 1
-        let tiled = KernelConfiguration(file: .tiled, workGroup: tiledWorkGroup, channelBlock: block,
-                                        unrolledKernel: unrolled)
-        guard choice != .direct, tiled.fits(geometry, on: device) else { return direct }
-        if choice == .tiled { return tiled }
-        // A tile mostly made of tail wastes its work-items; the direct kernel is better there.
-        let outputs = geometry.output.height * geometry.output.width
-        return outputs * 2 >= tiledWorkGroup.height * tiledWorkGroup.width ? tiled : direct
+        switch choice {
+        case .direct:
+            return direct
+        case .tiled:
+            let tiled = tiledConfiguration(for: geometry, unrolled: unrolled)
+            return tiled.fits(geometry, on: device) ? tiled : direct
+        case .igemm:
+            return heuristic(for: geometry, on: device).first { $0.fitsIGEMM(on: device) } ?? direct
+        case .auto:
+            if let tuned = tuning?.configuration(for: ShapeClass(geometry), on: device, geometry: geometry),
+               variants(for: device).contains(tuned), tuned.canRun(geometry, on: device) {
+                return tuned
+            }
+            return heuristic(for: geometry, on: device).first { $0.fitsIGEMM(on: device) } ?? direct
+        }
     }
 
-    /// Every configuration ``choose(for:on:choice:)`` can return on `device`: the set a
-    /// test builds once to prove each compiles.
+    /// The tiled kernel for `geometry`: `K_BLOCK` 4 for groups with at least 4 filters.
+    static func tiledConfiguration(for geometry: ConvolutionGeometry, unrolled: Size2D?) -> KernelConfiguration {
+        let block = geometry.outputChannelsPerGroup >= wideChannelBlock ? wideChannelBlock : 1
+        return KernelConfiguration(file: .tiled, workGroup: tiledWorkGroup, channelBlock: block, unrolledKernel: unrolled)
+    }
+
+    /// Whether `self` can run `geometry` on `device` (any file; pooling never).
+    func canRun(_ geometry: ConvolutionGeometry, on device: OpenCLDeviceInfo) -> Bool {
+        switch file {
+        case .direct: unrolledKernel == nil || unrolledKernel == geometry.kernel
+        case .tiled: (unrolledKernel == nil || unrolledKernel == geometry.kernel) && fits(geometry, on: device)
+        case .igemm: fitsIGEMM(on: device)
+        case .pool: false
+        }
+    }
+
+    /// Every configuration ``choose(for:on:choice:tuning:)`` can return on `device`: the
+    /// set a test builds once to prove each compiles.
     static func variants(for device: OpenCLDeviceInfo) -> [KernelConfiguration] {
         let kernels: [Size2D?] = [nil] + unrolledSizes.sorted { $0.height < $1.height }
         var result: [KernelConfiguration] = []
@@ -124,6 +185,7 @@ extension KernelConfiguration {
                                                   unrolledKernel: kernel))
             }
         }
+        result += igemmCandidates(for: device).filter { $0.fitsIGEMM(on: device) }
         return result + [pool(on: device)]
     }
 

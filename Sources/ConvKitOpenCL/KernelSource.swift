@@ -6,6 +6,9 @@ public enum KernelFile: String, CaseIterable, Hashable, Sendable, CustomStringCo
     case direct = "conv2d_direct.cl"
     /// `conv2d_tiled.cl`: local-memory input tiles and register blocking over output channels.
     case tiled = "conv2d_tiled.cl"
+    /// `conv2d_igemm.cl`: implicit GEMM, a register block of filters × pixels per
+    /// work-item, vector loads, optional local-memory tiles.
+    case igemm = "conv2d_igemm.cl"
     /// `pool2d.cl`: max and average pooling, one work-item per output, plus a
     /// work-group-per-plane reduction for global pooling.
     case pool = "pool2d.cl"
@@ -18,6 +21,7 @@ public enum KernelFile: String, CaseIterable, Hashable, Sendable, CustomStringCo
         switch self {
         case .direct: "conv2d_direct"
         case .tiled: "conv2d_tiled"
+        case .igemm: "conv2d_igemm"
         case .pool: "pool2d"
         }
     }
@@ -25,7 +29,7 @@ public enum KernelFile: String, CaseIterable, Hashable, Sendable, CustomStringCo
     /// Every `__kernel` entry point the file defines.
     var entryPoints: [String] {
         switch self {
-        case .direct, .tiled: [entryPoint]
+        case .direct, .tiled, .igemm: [entryPoint]
         case .pool: [entryPoint, Self.globalPoolEntryPoint]
         }
     }
@@ -38,6 +42,7 @@ public enum KernelFile: String, CaseIterable, Hashable, Sendable, CustomStringCo
         let bytes: [UInt8] = switch self {
         case .direct: PackageResources.conv2d_direct_cl
         case .tiled: PackageResources.conv2d_tiled_cl
+        case .igemm: PackageResources.conv2d_igemm_cl
         case .pool: PackageResources.pool2d_cl
         }
         return String(decoding: bytes, as: UTF8.self)

@@ -72,6 +72,7 @@ extension OpenCLBackend {
             try arguments.append(tile.width, "tile_cols")
             try arguments.append(configuration.channelBlocks(for: geometry), "k_blocks")
         }
+        if configuration.file == .igemm { try arguments.append(KernelConfiguration.isFlat(geometry) ? 1 : 0, "flat") }
         try arguments.append(Int(geometry.border.kernelCode), "border")
         try arguments.append(Int(geometry.activation.code), "act")
         let (p0, p1) = geometry.activation.parameters

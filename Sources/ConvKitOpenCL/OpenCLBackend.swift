@@ -26,11 +26,18 @@ public struct OpenCLBackend: ConvolutionBackend {
     public let kernelSources: KernelSourceLocation
     /// The disk cache directory for compiled programs, or `nil` when it is off.
     public let cacheDirectory: URL?
+    /// The tuning database read from ``cacheDirectory`` (``TuningDatabase/fileName``) when
+    /// one is there and readable; `nil` means the heuristic decides.
+    public let tuning: TuningDatabase?
 
     /// Counts every buffer transfer this backend (and its copies and chains) makes.
     public let transferCounter: OpenCLTransferCounter
 
     let context: OpenCLDeviceContext
+
+    /// Tests and the tuner: the configuration every convolution uses where it can run
+    /// (``KernelConfiguration/canRun(_:on:)``), whatever `kernelChoice` says.
+    var forcedConfiguration: KernelConfiguration?
 
     /// The transfers made so far: activation and parameter uploads, downloads.
     public var transferStatistics: OpenCLTransferStatistics { transferCounter.statistics }
@@ -55,19 +62,28 @@ public struct OpenCLBackend: ConvolutionBackend {
         kernelChoice = kernel
         kernelSources = kernels.resolved
         cacheDirectory = cache.resolvedDirectory
+        tuning = cacheDirectory.flatMap { TuningDatabase.load(from: $0) }
         transferCounter = OpenCLTransferCounter()
     }
 
     /// The kernel and launch shape ``execute(_:input:weights:bias:output:)`` uses for
     /// `geometry`, so callers can show or test the choice.
     public func configuration(for geometry: ConvolutionGeometry) -> KernelConfiguration {
-        KernelConfiguration.choose(for: geometry, on: deviceInfo, choice: kernelChoice)
+        if let forced = forcedConfiguration, forced.canRun(geometry, on: deviceInfo) { return forced }
+        return KernelConfiguration.choose(for: geometry, on: deviceInfo, choice: kernelChoice, tuning: tuning)
     }
 
     /// Every kernel configuration this backend can choose on its device (convolution and
     /// pooling).
     public var configurations: [KernelConfiguration] {
-        KernelConfiguration.variants(for: deviceInfo).filter { kernelChoice != .direct || $0.file != .tiled }
+        KernelConfiguration.variants(for: deviceInfo).filter { variant in
+            switch kernelChoice {
+            case .direct: variant.file == .direct || variant.file == .pool
+            case .tiled: variant.file != .igemm
+            case .igemm: variant.file != .tiled
+            case .auto: true
+            }
+        }
     }
 
     /// Builds (or loads) every program in ``configurations`` now, so a first convolution
@@ -122,6 +138,11 @@ extension OpenCLBackend {
     public func algorithmName(for geometry: ConvolutionGeometry) -> String {
         let chosen = configuration(for: geometry)
         var name = chosen.file.rawValue.replacingOccurrences(of: ".cl", with: "")
+        if chosen.file == .igemm {
+            name += " \(chosen.channelBlock)x\(chosen.pixelBlock)\(chosen.localTiles ? " local" : "")"
+            if KernelConfiguration.isFlat(geometry) { name += " flat" }
+            return name
+        }
         if chosen.channelBlock > 1 { name += " k\(chosen.channelBlock)" }
         if let unrolled = chosen.unrolledKernel { name += " \(unrolled.height)x\(unrolled.width)" }
         return name

@@ -9,7 +9,7 @@ struct ConvKitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convkit",
         abstract: "Convolution feature maps on OpenCL devices and the CPU.",
-        subcommands: [ShapeCommand.self, ConvCommand.self, PoolCommand.self, VerifyCommand.self, DevicesCommand.self, BenchCommand.self]
+        subcommands: [ShapeCommand.self, ConvCommand.self, PoolCommand.self, VerifyCommand.self, DevicesCommand.self, BenchCommand.self, TuneCommand.self]
     )
 
     /// Bad input of any kind ends in one line on stderr and a non-zero exit; a device

@@ -15,7 +15,7 @@ struct BorderTests {
 
     @Test("small-integer grid equals the padded-copy oracle exactly",
           .enabled(if: TestDevice.shouldRun, TestDevice.skipReason),
-          arguments: BorderMode.allCases, [KernelChoice.direct, .tiled])
+          arguments: BorderMode.allCases, [KernelChoice.direct, .tiled, .igemm])
     func grid(border: BorderMode, kernel: KernelChoice) throws {
         guard requireDevice() else { return }
         let backend = try TestDevice.backend(kernel)
@@ -48,7 +48,7 @@ struct BorderTests {
     }
 
     @Test("pads at the limits: reflect pad = extent − 1, circular pad = extent, replicate pad > extent",
-          .enabled(if: TestDevice.shouldRun, TestDevice.skipReason), arguments: [KernelChoice.direct, .tiled])
+          .enabled(if: TestDevice.shouldRun, TestDevice.skipReason), arguments: [KernelChoice.direct, .tiled, .igemm])
     func extremePads(kernel: KernelChoice) throws {
         guard requireDevice() else { return }
         let backend = try TestDevice.backend(kernel)

@@ -5,7 +5,7 @@ import _ConvKitTestSupport
 
 /// The grid of `design.md`: every padding mode × stride × dilation × kernel size × odd
 /// and even sizes × groups × batch, with small-integer data, on the direct and the tiled
-/// kernel; every element must equal the float64 reference exactly.
+/// kernel, the igemm heuristic and every igemm configuration; every element must equal the float64 reference exactly.
 @Suite("OpenCL cross-check against the reference")
 struct CrossCheckTests {
     static let paddings: [Padding] = [.valid, .same, .sameLower, .symmetric(height: 1, width: 2),
@@ -23,6 +23,14 @@ struct CrossCheckTests {
     func grid(padding: Padding, stride: Size2D) throws {
         guard requireDevice() else { return }
         let direct = try TestDevice.backend(.direct), tiled = try TestDevice.backend(.tiled)
+        let igemm = try TestDevice.backend(.igemm)
+        // Every igemm configuration of both device kinds (CPU: global reads; GPU: local
+        // tiles), each forced on a rotating share of the grid.
+        let forced = TestDevice.igemmConfigurations.map { configuration in
+            var backend = igemm
+            backend.forcedConfiguration = configuration
+            return backend
+        }
         var generator = SeededGenerator(seed: "\(padding) \(stride)".utf8.reduce(0xC0FFEE) { $0 &* 31 &+ UInt64($1) })
         var cases = 0, tiledCases = 0
         for dilation in Self.dilations {
@@ -42,6 +50,12 @@ struct CrossCheckTests {
                             expectExact(try problem.run(on: direct), expected, "direct \(problem)")
                             expectExact(try problem.run(on: tiled), expected,
                                         "\(tiled.configuration(for: problem.geometry)) \(problem)")
+                            expectExact(try problem.run(on: igemm), expected,
+                                        "\(igemm.configuration(for: problem.geometry)) \(problem)")
+                            let rotating = forced[cases % forced.count]
+                            expectExact(try problem.run(on: rotating), expected,
+                                        "\(rotating.configuration(for: problem.geometry)) \(problem)")
+                            #expect(rotating.configuration(for: problem.geometry).file == .igemm)
                             cases += 1
                             if tiled.configuration(for: problem.geometry).file == .tiled { tiledCases += 1 }
                         }
@@ -54,10 +68,14 @@ struct CrossCheckTests {
     }
 
     @Test("random floats stay within the direct τ", .enabled(if: TestDevice.shouldRun, TestDevice.skipReason),
-          arguments: [KernelChoice.direct, .tiled, .auto])
-    func randomFloats(kernel: KernelChoice) throws {
+          arguments: [KernelChoice.direct, .tiled, .igemm, .auto], [-1] + TestDevice.igemmConfigurations.indices)
+    func randomFloats(kernel: KernelChoice, forced: Int) throws {
         guard requireDevice() else { return }
-        let backend = try TestDevice.backend(kernel)
+        var backend = try TestDevice.backend(kernel)
+        if forced >= 0 {
+            guard kernel == .igemm else { return }
+            backend.forcedConfiguration = TestDevice.igemmConfigurations[forced]
+        }
         var generator = SeededGenerator(seed: 42)
         let problems = [
             (TensorShape(2, 16, 23, 19), 24, Size2D(3), Conv2DDescriptor(stride: Size2D(1), padding: .same)),

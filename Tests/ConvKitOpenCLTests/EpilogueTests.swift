@@ -47,7 +47,7 @@ struct EpilogueTests {
         guard requireDevice() else { return }
         let problems = try Self.problems(seed: 0xACE, value: Problem.smallInteger)
         #expect(problems.count > 50)
-        for kernel in [KernelChoice.direct, .tiled] {
+        for kernel in [KernelChoice.direct, .tiled, .igemm] {
             let backend = try TestDevice.backend(kernel)
             for plain in problems {
                 let fused = try plain.with(activation)
@@ -69,7 +69,7 @@ struct EpilogueTests {
     func randomFloats(activation: Activation) throws {
         guard requireDevice() else { return }
         let problems = try Self.problems(seed: 0xF1, value: Problem.uniform).enumerated().filter { $0.offset % 4 == 0 }.map(\.element)
-        for kernel in [KernelChoice.direct, .tiled] {
+        for kernel in [KernelChoice.direct, .tiled, .igemm] {
             let backend = try TestDevice.backend(kernel)
             for plain in problems {
                 let fused = try plain.with(activation)
@@ -100,7 +100,7 @@ struct EpilogueTests {
         let values: [Float] = [.nan, -.infinity, .infinity, -200, -7, -1, -0.5, 0, 0.5, 3, 6, 7, 200]
         let geometry = try Conv2DDescriptor().resolve(input: TensorShape(1, 1, 1, values.count),
                                                       weights: TensorShape(1, 1, 1, 1), biasCount: 1)
-        for kernel in [KernelChoice.direct, .tiled] {
+        for kernel in [KernelChoice.direct, .tiled, .igemm] {
             let backend = try TestDevice.backend(kernel)
             for activation in Self.activations {
                 var descriptor = Conv2DDescriptor()

@@ -25,13 +25,14 @@ struct KernelBuildTests {
     @Test("both convolution kernels carry the same border and epilogue helpers")
     func sharedHelpersAgree() throws {
         let directory = Self.repository.appendingPathComponent("kernels")
-        let blocks = try [KernelFile.direct, .tiled].map { file in
+        let blocks = try [KernelFile.direct, .tiled, .igemm].map { file in
             let text = try String(contentsOf: directory.appendingPathComponent(file.rawValue), encoding: .utf8)
             let start = try #require(text.range(of: "// ---- border and epilogue helpers"))
             let end = try #require(text.range(of: "// ---- end of shared helpers ----"))
             return text[start.lowerBound..<end.upperBound]
         }
-        #expect(blocks[0] == blocks[1], "keep the helper blocks of conv2d_direct.cl and conv2d_tiled.cl identical")
+        #expect(blocks[0] == blocks[1] && blocks[0] == blocks[2],
+                "keep the helper blocks of conv2d_direct.cl, conv2d_tiled.cl and conv2d_igemm.cl identical")
         // The codes the kernels switch on are the Swift ones.
         for border in BorderMode.allCases {
             #expect(blocks[0].contains("#define BORDER_\(border.rawValue.uppercased()) \(border.kernelCode)"))
@@ -61,6 +62,13 @@ struct KernelBuildTests {
                 defer { objects.release() }
                 _ = try objects.kernel(program, entryPoint)
             }
+        }
+        // The GPU igemm configurations (local tiles) build here too.
+        for configuration in TestDevice.igemmConfigurations {
+            let (program, _) = try backend.program(for: configuration)
+            var objects = OpenCLObjects()
+            defer { objects.release() }
+            _ = try objects.kernel(program, configuration.file.entryPoint)
         }
         // A direct-only backend still pools.
         let direct = try TestDevice.backend(.direct).configurations

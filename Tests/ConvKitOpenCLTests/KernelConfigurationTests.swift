@@ -1,5 +1,6 @@
 import ConvKitCore
 @testable import ConvKitOpenCL
+import Foundation
 import Testing
 
 @Suite("Kernel configuration: defines, launch sizes and choice")
@@ -23,7 +24,7 @@ struct KernelConfigurationTests {
     func definesAndLaunch() throws {
         let geometry = try Self.geometry(TensorShape(2, 4, 20, 35), filters: 10, kernel: Size2D(3),
                                          Conv2DDescriptor(padding: .same, groups: 2))
-        let tiled = KernelConfiguration.choose(for: geometry, on: Self.device(), choice: .auto)
+        let tiled = KernelConfiguration.choose(for: geometry, on: Self.device(), choice: .tiled)
         #expect(tiled.buildOptions == "-cl-std=CL1.2 -DTILE_W=16 -DTILE_H=8 -DK_BLOCK=4 -DKERNEL_H=3 -DKERNEL_W=3")
         let launch = tiled.launch(for: geometry)
         // 35 columns → 48, 20 rows → 24, N · groups · ceil(5 / 4) = 2 · 2 · 2.
@@ -40,10 +41,8 @@ struct KernelConfigurationTests {
                                      Conv2DDescriptor(stride: Size2D(3), dilation: Size2D(4)))
         #expect(KernelConfiguration.choose(for: wide, on: Self.device(localMemory: 4096), choice: .tiled).file == .direct)
         #expect(KernelConfiguration.choose(for: wide, on: Self.device(), choice: .tiled).file == .tiled)
-        let small = KernelConfiguration.choose(for: wide, on: Self.device(maxWorkGroup: 32), choice: .auto)
+        let small = KernelConfiguration.choose(for: wide, on: Self.device(maxWorkGroup: 32), choice: .tiled)
         #expect(small.file == .direct && small.workGroup == Size2D(height: 2, width: 16))
-        let tiny = try Self.geometry(TensorShape(1, 1, 3, 3), filters: 1, kernel: Size2D(1))
-        #expect(KernelConfiguration.choose(for: tiny, on: Self.device(), choice: .auto).file == .direct)
         #expect(KernelConfiguration.variants(for: Self.device(maxWorkGroup: 32)).allSatisfy { $0.file != .tiled })
     }
 
@@ -66,5 +65,82 @@ struct KernelConfigurationTests {
         #expect(reduction.entryPoint == "global_pool2d" && reduction.global == [64 * 6] && reduction.local == [64])
         let small = KernelConfiguration.pool(on: Self.device(maxWorkGroup: 32))
         #expect(small.workGroup == Size2D(height: 2, width: 16) && small.reductionLanes == 32)
+    }
+
+    @Test("igemm: defines, launch sizes, heuristic per device kind, device limits")
+    func igemm() throws {
+        let gpu = Self.device()
+        var cpu = gpu
+        cpu.kind = .cpu
+        let pointwise = try Self.geometry(TensorShape(1, 64, 56, 56), filters: 256, kernel: Size2D(1))
+        let cpuChoice = KernelConfiguration.choose(for: pointwise, on: cpu, choice: .auto)
+        #expect(cpuChoice.buildOptions == "-cl-std=CL1.2 -DTN=4 -DTM=2 -DRN=16 -DRM=8 -DUSE_LOCAL=0 -DTK=8")
+        #expect(KernelConfiguration.isFlat(pointwise))
+        // 3136 pixels / 16 = 196 → 196 (TN 4); 256 / 8 = 32 filter blocks (TM 2); N · groups = 1.
+        #expect(cpuChoice.launch(for: pointwise).global == [196, 32, 1] && cpuChoice.launch(for: pointwise).local == [4, 2, 1])
+        let gpuChoice = KernelConfiguration.choose(for: pointwise, on: gpu, choice: .auto)
+        #expect(gpuChoice.localTiles && gpuChoice.workGroup == Size2D(16) && gpuChoice.channelBlock == 8)
+        #expect(gpuChoice.localMemoryBytes == (128 * 8 + 8 * 128) * 4)
+        // Row mode: 14 rows · ceil(14 / 8) blocks for the 3×3 layer on a CPU.
+        let spatial = try Self.geometry(TensorShape(2, 32, 14, 14), filters: 20, kernel: Size2D(3),
+                                        Conv2DDescriptor(padding: .same, groups: 2))
+        let row = KernelConfiguration.choose(for: spatial, on: cpu, choice: .auto)
+        #expect(!KernelConfiguration.isFlat(spatial) && row.pixelBlock == 8)
+        // ceil(10 / 8) = 2 filter blocks → TM 2; N · groups = 4.
+        #expect(row.launch(for: spatial).global == [28, 2, 4])
+        // A device with 64-work-item groups and 4 KiB of local memory: no 16×16 tile, no
+        // 128×128 local tile; what remains fits, and nothing is chosen that does not.
+        let small = OpenCLDeviceInfo(index: 0, name: "small", vendor: "t", kind: .gpu, openCLVersion: "OpenCL 1.2",
+                                     driverVersion: "1", platformName: "t", platformVersion: "OpenCL 1.2",
+                                     computeUnits: 1, maxWorkGroupSize: 64, maxWorkItemSizes: [64, 64, 64],
+                                     localMemoryBytes: 4096, globalMemoryBytes: 1 << 20, maxAllocationBytes: 1 << 18,
+                                     preferredFloatVectorWidth: 1, extensions: [])
+        let limited = KernelConfiguration.choose(for: pointwise, on: small, choice: .auto)
+        #expect(limited.fitsIGEMM(on: small) && limited.workGroup.width * limited.workGroup.height <= 64)
+        #expect(UInt64(limited.localMemoryBytes) <= small.localMemoryBytes / 2)
+        #expect(KernelConfiguration.variants(for: small).allSatisfy { $0.file != .igemm || $0.fitsIGEMM(on: small) })
+        #expect(KernelConfiguration.choose(for: pointwise, on: Self.device(maxWorkGroup: 16), choice: .igemm).file == .direct)
+    }
+
+    @Test("shape classes cover ResNet, VGG and MobileNet with a handful of names")
+    func shapeClasses() throws {
+        let classes = try [
+            Self.geometry(TensorShape(1, 3, 224, 224), filters: 64, kernel: Size2D(7), Conv2DDescriptor(stride: Size2D(2))),
+            Self.geometry(TensorShape(1, 64, 56, 56), filters: 64, kernel: Size2D(3), Conv2DDescriptor(padding: .same)),
+            Self.geometry(TensorShape(1, 512, 7, 7), filters: 2048, kernel: Size2D(1)),
+            Self.geometry(TensorShape(1, 32, 112, 112), filters: 32, kernel: Size2D(3), Conv2DDescriptor(groups: 32)),
+        ].map { ShapeClass($0).name }
+        #expect(classes == ["other.s2.large.narrow", "3x3.s1.large.wide", "1x1.s1.small.wide", "dw.3x3.s1"])
+    }
+
+    @Test("the tuning database round-trips; a corrupt or foreign one falls back to the heuristic")
+    func tuningDatabase() throws {
+        let device = Self.device()
+        let geometry = try Self.geometry(TensorShape(1, 64, 56, 56), filters: 64, kernel: Size2D(3), Conv2DDescriptor(padding: .same))
+        let shapeClass = ShapeClass(geometry)
+        let tuned = KernelConfiguration.igemmCandidates(for: device)[2]
+        var database = TuningDatabase()
+        database.set(.init(tuned, milliseconds: 1.5, gflops: 100), for: shapeClass, on: device)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("convkit-tuning-\(UInt32.random(in: 0...UInt32.max))")
+        try database.store(in: directory)
+        let loaded = try #require(TuningDatabase.load(from: directory))
+        #expect(loaded == database)
+        #expect(KernelConfiguration.choose(for: geometry, on: device, choice: .auto, tuning: loaded) == tuned)
+        let heuristic = KernelConfiguration.choose(for: geometry, on: device, choice: .auto)
+        #expect(heuristic != tuned)
+        // Another device (driver update) does not see the entry.
+        var updated = device
+        updated.driverVersion = "2"
+        #expect(KernelConfiguration.choose(for: geometry, on: updated, choice: .auto, tuning: loaded) == heuristic)
+        // An entry naming a configuration the backend cannot choose is ignored.
+        var foreign = database
+        var entry = try #require(foreign.entry(for: shapeClass, on: device))
+        entry.rn = 3
+        foreign.set(entry, for: shapeClass, on: device)
+        #expect(KernelConfiguration.choose(for: geometry, on: device, choice: .auto, tuning: foreign) == heuristic)
+        // A corrupt file loads as nil.
+        try Data("{ not json".utf8).write(to: directory.appendingPathComponent(TuningDatabase.fileName))
+        #expect(TuningDatabase.load(from: directory) == nil)
+        try? FileManager.default.removeItem(at: directory)
     }
 }

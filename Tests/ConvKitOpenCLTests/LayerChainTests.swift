@@ -21,7 +21,7 @@ struct LayerChainTests {
     }
 
     @Test("conv → relu → maxpool → conv equals the steps one by one; 1 upload, 1 download per run",
-          .enabled(if: TestDevice.shouldRun, TestDevice.skipReason), arguments: [KernelChoice.direct, .tiled])
+          .enabled(if: TestDevice.shouldRun, TestDevice.skipReason), arguments: [KernelChoice.direct, .tiled, .igemm])
     func chain(kernel: KernelChoice) throws {
         guard requireDevice() else { return }
         let backend = try TestDevice.backend(kernel)

@@ -41,6 +41,15 @@ enum TestDevice {
     /// previous one and never write into the user's cache.
     static var cache: ProgramCacheLocation { .directory(scratch.appendingPathComponent("programs")) }
 
+    /// Every igemm configuration the backend can choose on a CPU or a GPU, all of which
+    /// PoCL runs (the local-memory ones slowly), so the grids check both kinds here.
+    static var igemmConfigurations: [KernelConfiguration] {
+        var cpu = KernelConfigurationTests.device()
+        cpu.kind = .cpu
+        return KernelConfiguration.igemmCandidates(for: cpu)
+            + KernelConfiguration.igemmCandidates(for: KernelConfigurationTests.device())
+    }
+
     /// A backend on device 0 with the process's cache.
     static func backend(_ kernel: KernelChoice = .auto) throws -> OpenCLBackend {
         try OpenCLBackend(deviceIndex: 0, kernel: kernel, cache: cache)

@@ -1,0 +1,72 @@
+import ConvKitCore
+
+extension KernelConfiguration {
+    /// An igemm configuration: `tile` work-items (width `TN` along pixels, height `TM`
+    /// along filters), each with a `filters` (`RM`) × `pixels` (`RN`) register block.
+    static func igemm(tile: Size2D, filters: Int, pixels: Int, local: Bool, reduction: Int = 8) -> KernelConfiguration {
+        var configuration = KernelConfiguration(file: .igemm, workGroup: tile, channelBlock: filters, unrolledKernel: nil)
+        configuration.pixelBlock = pixels
+        configuration.localTiles = local
+        configuration.reductionTile = local ? reduction : 8
+        return configuration
+    }
+
+    /// The igemm configurations the tuner tries and the backend may choose on `device`:
+    /// a small fixed space per device kind, so a whole test run builds each once.
+    ///
+    /// CPUs (PoCL): no local tiles (caches do that, and barriers split PoCL's work-group
+    /// loops), 8 work-items per group, register blocks of 4 or 8 filters × 8 or 16 pixels
+    /// (float8 = AVX2, float16 = AVX-512 vectors), plus 1 × 16 for depthwise layers.
+    /// GPUs: local-memory tiles with 64×64 and 128×128 output tiles (16×16 work-items with
+    /// 4×4 or 8×8 register blocks: 256 work-items = 8 NVIDIA warps or 4 AMD wavefronts,
+    /// each warp reading 16 consecutive float4/float8 vectors), a 32×32 tile (8×8
+    /// work-items) for small layers, and a 64-filter × 32-pixel tile.
+    static func igemmCandidates(for device: OpenCLDeviceInfo) -> [KernelConfiguration] {
+        if device.kind == .cpu {
+            return [igemm(tile: Size2D(height: 2, width: 4), filters: 8, pixels: 16, local: false),
+                    igemm(tile: Size2D(height: 2, width: 4), filters: 8, pixels: 8, local: false),
+                    igemm(tile: Size2D(height: 2, width: 4), filters: 4, pixels: 16, local: false),
+                    igemm(tile: Size2D(height: 2, width: 4), filters: 4, pixels: 8, local: false),
+                    igemm(tile: Size2D(height: 2, width: 4), filters: 1, pixels: 16, local: false)]
+        }
+        return [igemm(tile: Size2D(16), filters: 4, pixels: 4, local: true, reduction: 16),
+                igemm(tile: Size2D(16), filters: 8, pixels: 8, local: true, reduction: 8),
+                igemm(tile: Size2D(8), filters: 4, pixels: 4, local: true, reduction: 8),
+                igemm(tile: Size2D(height: 8, width: 8), filters: 8, pixels: 4, local: true, reduction: 16)]
+    }
+
+    /// The documented heuristic: the igemm configuration for `geometry` on `device` when
+    /// no tuning entry exists (the first candidate that fits, in this order of preference).
+    ///
+    /// CPUs: depthwise layers 1 filter × 16 pixels; 1×1 stride-1 layers (flat mode, the
+    /// plane is contiguous) 8 × 16; other layers 8 × 8 when an output row is narrower than
+    /// 16 (7/14-wide maps waste less), else 8 × 16. GPUs: 128×128 tiles (8×8 blocks) for
+    /// large outputs with at least 128 filters, 32×32 tiles for small outputs or few
+    /// filters, else 64×64.
+    static func heuristic(for geometry: ConvolutionGeometry, on device: OpenCLDeviceInfo) -> [KernelConfiguration] {
+        let candidates = igemmCandidates(for: device)
+        let pixels = geometry.output.height * geometry.output.width
+        var order: [Int]
+        if device.kind == .cpu {
+            if geometry.outputChannelsPerGroup < 4 { order = [4, 1, 3] }
+            else if isFlat(geometry) { order = [0, 2, 1, 3] }
+            else if geometry.output.width < 16 { order = [1, 3, 0, 2] }
+            else { order = [0, 1, 2, 3] }
+        } else {
+            if pixels <= 256 || geometry.outputChannelsPerGroup < 64 { order = [2, 0, 3] }
+            else if geometry.outputChannelsPerGroup >= 128, pixels >= 1024 { order = [1, 0, 3, 2] }
+            else { order = [0, 3, 2, 1] }
+        }
+        return order.map { candidates[$0] }
+    }
+
+    /// Whether an igemm configuration can run on `device`: the work-group within the
+    /// device's limits and the local tiles within half its local memory.
+    func fitsIGEMM(on device: OpenCLDeviceInfo) -> Bool {
+        guard workGroup.height * workGroup.width <= device.maxWorkGroupSize,
+              device.maxWorkItemSizes.count >= 2,
+              workGroup.width <= device.maxWorkItemSizes[0], workGroup.height <= device.maxWorkItemSizes[1]
+        else { return false }
+        return UInt64(localMemoryBytes) <= device.localMemoryBytes / 2
+    }
+}

@@ -1,0 +1,345 @@
+// conv2d_igemm.cl: 2-D convolution as an implicit GEMM with register blocking, vector
+// loads and (optionally) local-memory tiles.
+//
+// Computes the same y[n,k,i,j] as conv2d_direct.cl (semantics.md; border rule by index
+// mapping, zero-border padding taps skipped, fused epilogue) as the GEMM
+//   Y[k, p] = act(b[k] + sum_{t = (r, s, c)} W[k, t] * X[t, p])
+// over M = Kg filters, N = output pixels of one image and group, reduction Cg*R*S; X is
+// never materialised (every tap is gathered from the input through the border mapping).
+// The float32 sum per output runs in the order bias, r, s, c (taps outer so the gather
+// offsets are computed once per tap, channels inner); on small-integer data that equals
+// the reference exactly, on general floats within Agreement.directTau.
+//
+// Work decomposition: a work-item owns a register block of RM filters x RN output pixels
+// (RN accumulators per float vector, RM vectors). Pixels are RN consecutive output
+// columns of one output row ("row" mode), or, when `flat` = 1 (1x1 filter, stride 1, no
+// padding: the input plane is the pixel axis), RN consecutive flattened pixels. A
+// work-group is TN x TM work-items: TN pixel blocks (dimension 0, adjacent work-items
+// read adjacent vectors: coalesced) by TM filter blocks (dimension 1). With USE_LOCAL = 1
+// the work-group stages, per tap and per TK input channels, the weight tile
+// [TM*RM][TK] and the input tile [TK][TN*RN] in local memory (two barriers per chunk),
+// so each global element is read once per work-group; with USE_LOCAL = 0 (CPU devices,
+// where caches do that) every work-item reads global memory directly and there is no
+// barrier. Interior taps with stride_w 1 use one vloadRN per channel; edge and strided
+// taps gather lane by lane (padding lanes of the zero border are masked out, not
+// multiplied by zero, so a non-finite weight never meets padding).
+//
+// Layout: input NCHW, weights KCRS (C = Cg), bias [K], output NKHW; dense float32.
+// 64-bit (long) flat offsets; signed int coordinates with explicit bounds checks. Work-
+// items of the rounded-up tail still join the loads and barriers, and store nothing.
+//
+// Defines (code generation only; every size is an argument):
+//   TN         work-items along pixels  = local size 0, default 8
+//   TM         work-items along filters = local size 1, default 8
+//   RN         output pixels per work-item = float vector width: 2, 4, 8 or 16; default 4
+//   RM         filters per work-item (registers), default 4
+//   USE_LOCAL  1 = local-memory tiles (GPUs), 0 = direct global reads (CPUs); default 1
+//   TK         input channels per local-memory chunk (USE_LOCAL = 1), default 8
+//
+// Launch: global = (roundup(P, TN), roundup(ceil(Kg / RM), TM), N * groups),
+// local = (TN, TM, 1), with P = ceil(OH*OW / RN) when flat, else OH * ceil(OW / RN).
+//
+// Arguments, in order:
+//    0 input   __global const float*     1 weights  __global const float*
+//    2 bias    __global const float* (any buffer when has_bias == 0)
+//    3 output  __global float*
+//    4 batch  5 in_channels  6 in_height  7 in_width
+//    8 out_channels  9 out_height  10 out_width
+//   11 kernel_h  12 kernel_w  13 stride_h  14 stride_w  15 dilation_h  16 dilation_w
+//   17 pad_top  18 pad_left  19 channels_per_group (Cg)  20 filters_per_group (Kg)
+//   21 has_bias  22 flat (1: pixels are the flattened plane; only for 1x1, stride 1, pad 0)
+//   23 border (0 zeros, 1 reflect, 2 replicate, 3 circular)  24 act (Activation.code)
+//                                                             (all int)
+//   25 act_p0  26 act_p1 (float, Activation.parameters)
+
+#ifndef TN
+#define TN 8
+#endif
+#ifndef TM
+#define TM 8
+#endif
+#ifndef RN
+#define RN 4
+#endif
+#ifndef RM
+#define RM 4
+#endif
+#ifndef USE_LOCAL
+#define USE_LOCAL 1
+#endif
+#ifndef TK
+#define TK 8
+#endif
+
+// ---- border and epilogue helpers (identical in conv2d_direct.cl, conv2d_tiled.cl and
+// ---- conv2d_igemm.cl; a test compares the copies) ----
+// Border codes = BorderMode.kernelCode (Swift); activation codes = Activation.code.
+#define BORDER_ZEROS 0
+#define BORDER_REFLECT 1
+#define BORDER_REPLICATE 2
+#define BORDER_CIRCULAR 3
+#define ACT_IDENTITY 0
+#define ACT_RELU 1
+#define ACT_RELU6 2
+#define ACT_CLAMP 3
+#define ACT_LEAKY_RELU 4
+#define ACT_SIGMOID 5
+#define ACT_TANH 6
+
+// The input index that the padded-coordinate `index` reads under `border`
+// (BorderMode.sourceIndex), or -1 for a zero cell. A mapped index still outside
+// 0..extent-1 (only the tiled kernel's rounded-up tail reaches that far) is -1 too.
+inline int border_index(const int index, const int extent, const int border)
+{
+    if (index >= 0 && index < extent) return index;
+    int mapped;
+    switch (border) {
+    case BORDER_REFLECT: mapped = extent == 1 ? 0 : (index < 0 ? -index : 2 * (extent - 1) - index); break;
+    case BORDER_REPLICATE: mapped = index < 0 ? 0 : extent - 1; break;
+    case BORDER_CIRCULAR: mapped = index < 0 ? index + extent : index - extent; break;
+    default: return -1;
+    }
+    return (mapped >= 0 && mapped < extent) ? mapped : -1;
+}
+
+// Swift's max/min, including which operand wins a tie (+0 vs -0):
+// max(a, b) = b >= a ? b : a, min(a, b) = b < a ? b : a.
+inline float swift_max(const float a, const float b) { return b >= a ? b : a; }
+inline float swift_min(const float a, const float b) { return b < a ? b : a; }
+
+// y = act(x) as Activation.apply(Float): relu/relu6/clamp keep NaN, leaky relu is
+// x >= 0 ? x : alpha*x (bit-identical to the host); sigmoid 1/(1+exp(-x)) and tanh use
+// the device math library (within a few ulps of the host's). p0, p1 =
+// Activation.parameters: clamp bounds (relu6: 0, 6) or alpha.
+inline float activate(const float x, const int act, const float p0, const float p1)
+{
+    switch (act) {
+    case ACT_RELU: return isnan(x) ? x : swift_max(x, 0.0f);
+    case ACT_RELU6:
+    case ACT_CLAMP: return isnan(x) ? x : swift_min(swift_max(x, p0), p1);
+    case ACT_LEAKY_RELU: return x >= 0.0f ? x : p0 * x;
+    case ACT_SIGMOID: return 1.0f / (1.0f + exp(-x));
+    case ACT_TANH: return tanh(x);
+    default: return x;
+    }
+}
+// ---- end of shared helpers ----
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define floatv CAT(float, RN)
+#define intv CAT(int, RN)
+#define vloadv CAT(vload, RN)
+#define vstorev CAT(vstore, RN)
+
+// RN values of one channel plane: a vector load when `contiguous`, else lane by lane
+// through `offsets` (-1 = zero cell).
+inline floatv gather(__global const float *plane, const int base, const bool contiguous,
+                     const int *offsets)
+{
+    if (contiguous) return vloadv(0, plane + base);
+    float lanes[RN];
+    #pragma unroll
+    for (int q = 0; q < RN; ++q) lanes[q] = offsets[q] >= 0 ? plane[offsets[q]] : 0.0f;
+    return vloadv(0, lanes);
+}
+
+#if RN == 2
+#define vload2v vload4
+#elif RN == 4
+#define vload2v vload8
+#elif RN == 8
+#define vload2v vload16
+#endif
+
+// Lane by lane from in-bounds offsets (padding lanes read cell 0; the caller masks them).
+inline floatv gather_safe(__global const float *p, const int *safe)
+{
+    float lanes[RN];
+#pragma unroll
+    for (int q = 0; q < RN; ++q) lanes[q] = p[safe[q]];
+    return vloadv(0, lanes);
+}
+
+// The channel loop of one tap: acc[m] += LOAD * w[k_m, c, tap] for every channel c, the
+// product dropped on lanes outside `mask` when MASKED. xc walks the planes from x + base.
+#define CHANNEL_LOOP(LOAD, MASKED)                                                        \
+    {                                                                                     \
+        __global const float *xc = x + base;                                              \
+        __global const float *wt = w + tap;                                               \
+        for (int c = 0; c < Cg; ++c) {                                                    \
+            const floatv v = LOAD;                                                        \
+            _Pragma("unroll") for (int m = 0; m < RM; ++m) {                              \
+                const floatv product = v * wt[k_row[m] * filter_stride];                  \
+                acc[m] += (MASKED) ? select((floatv)0.0f, product, mask) : product;       \
+            }                                                                             \
+            xc += plane;                                                                  \
+            wt += taps;                                                                   \
+        }                                                                                 \
+    }
+
+__kernel __attribute__((reqd_work_group_size(TN, TM, 1)))
+void conv2d_igemm(__global const float *restrict input,
+                  __global const float *restrict weights,
+                  __global const float *restrict bias,
+                  __global float *restrict output,
+                  const int batch, const int in_channels, const int in_height, const int in_width,
+                  const int out_channels, const int out_height, const int out_width,
+                  const int kernel_h, const int kernel_w,
+                  const int stride_h, const int stride_w,
+                  const int dilation_h, const int dilation_w,
+                  const int pad_top, const int pad_left,
+                  const int channels_per_group, const int filters_per_group,
+                  const int has_bias, const int flat,
+                  const int border, const int act, const float act_p0, const float act_p1)
+{
+    const int px = (int)get_global_id(0);
+    const int kb = (int)get_global_id(1);
+    const int ng = (int)get_global_id(2);
+    const int groups = out_channels / filters_per_group;
+    const int group = ng % groups;
+    const int n = ng / groups;
+    const int Kg = filters_per_group, Cg = channels_per_group;
+
+    // This work-item's pixels: output row i, columns j0 .. j0+RN-1 (row mode), or the
+    // flattened pixels p0 .. p0+RN-1 (flat mode); `lanes` of them are real.
+    const int pixels = out_height * out_width;
+    int i, j0, p0, lanes;
+    if (flat) {
+        p0 = px * RN;
+        i = 0;
+        j0 = 0;
+        lanes = clamp(pixels - p0, 0, RN);
+    } else {
+        const int col_blocks = (out_width + RN - 1) / RN;
+        i = px / col_blocks;
+        j0 = (px - i * col_blocks) * RN;
+        p0 = i * out_width + j0;
+        lanes = i < out_height ? min(RN, out_width - j0) : 0;
+    }
+
+    const int k_local0 = kb * RM;
+    const int k_count = clamp(Kg - k_local0, 0, RM);
+    const long plane = (long)in_height * in_width;
+    const int taps = kernel_h * kernel_w;
+    const long filter_stride = (long)Cg * taps;
+    __global const float *x = input + ((long)n * in_channels + (long)group * Cg) * plane;
+    // Tail filters read the last real filter (or filter 0 of the group) and are never stored.
+    __global const float *w = weights + ((long)group * Kg) * filter_stride;
+    int k_row[RM];
+    #pragma unroll
+    for (int m = 0; m < RM; ++m) k_row[m] = clamp(k_local0 + m, 0, Kg - 1);
+
+    floatv acc[RM];
+    #pragma unroll
+    for (int m = 0; m < RM; ++m)
+        acc[m] = (floatv)((has_bias && m < k_count) ? bias[group * Kg + k_local0 + m] : 0.0f);
+
+#if USE_LOCAL
+    __local float w_tile[TM * RM][TK];
+    __local float x_tile[TK][TN * RN];
+    const int lx = (int)get_local_id(0), ly = (int)get_local_id(1);
+    const int lid = ly * TN + lx;
+    const int k_group0 = (int)get_group_id(1) * TM * RM;
+#endif
+
+    for (int r = 0; r < kernel_h; ++r) {
+        for (int s = 0; s < kernel_w; ++s) {
+            const int tap = r * kernel_w + s;
+            // Gather offsets of this tap for every lane, and whether one vector load does.
+            int offsets[RN];
+            bool contiguous;
+            bool any_valid = false;
+            intv mask;
+            int base = 0;
+            if (flat) {
+                contiguous = lanes == RN;
+                base = p0;
+                #pragma unroll
+                for (int q = 0; q < RN; ++q) offsets[q] = q < lanes ? p0 + q : -1;
+            } else {
+                const int h = border_index(i * stride_h - pad_top + r * dilation_h, in_height, border);
+                const int col0 = j0 * stride_w - pad_left + s * dilation_w;
+                contiguous = lanes > 0 && h >= 0 && stride_w == 1 && col0 >= 0 && col0 + RN <= in_width;
+                base = h * in_width + col0;
+                #pragma unroll
+                for (int q = 0; q < RN; ++q) {
+                    const int col = border_index(col0 + q * stride_w, in_width, border);
+                    offsets[q] = (q < lanes && h >= 0 && col >= 0) ? h * in_width + col : -1;
+                }
+            }
+            int valid_lanes[RN];
+            #pragma unroll
+            for (int q = 0; q < RN; ++q) {
+                valid_lanes[q] = offsets[q] >= 0 ? -1 : 0;
+                any_valid = any_valid || offsets[q] >= 0;
+            }
+            mask = vloadv(0, valid_lanes);
+            // Only the zero border leaves cells to skip; mapped borders never give -1 for a
+            // real lane, and tail lanes are never stored.
+            const bool masked = !contiguous && border == BORDER_ZEROS;
+#if USE_LOCAL
+            for (int c0 = 0; c0 < Cg; c0 += TK) {
+                barrier(CLK_LOCAL_MEM_FENCE);
+                for (int t = lid; t < TM * RM * TK; t += TN * TM) {
+                    const int mm = t / TK, kk = t - mm * TK;
+                    const int k = k_group0 + mm, c = c0 + kk;
+                    w_tile[mm][kk] = (k < Kg && c < Cg) ? w[(long)k * filter_stride + (long)c * taps + tap] : 0.0f;
+                }
+                for (int kk = ly; kk < TK; kk += TM) {
+                    const int c = c0 + kk;
+                    const floatv v = (c < Cg && any_valid) ? gather(x + c * plane, base, contiguous, offsets) : (floatv)0.0f;
+                    vstorev(v, 0, &x_tile[kk][lx * RN]);
+                }
+                barrier(CLK_LOCAL_MEM_FENCE);
+                const int chunk = min(TK, Cg - c0);
+                for (int kk = 0; kk < chunk; ++kk) {
+                    const floatv v = vloadv(0, &x_tile[kk][lx * RN]);
+                    #pragma unroll
+                    for (int m = 0; m < RM; ++m) {
+                        const floatv product = v * w_tile[ly * RM + m][kk];
+                        acc[m] += masked ? select((floatv)0.0f, product, mask) : product;
+                    }
+                }
+            }
+#else
+            if (!any_valid) continue;
+            // In-plane vector reads: tail lanes read neighbours and are never stored; lanes
+            // outside the row are masked (zero border) or need the gather (mapped borders).
+            const int last = (flat ? p0 : j0 * stride_w - pad_left + s * dilation_w) + (lanes - 1) * stride_w;
+            const int first = flat ? p0 : j0 * stride_w - pad_left + s * dilation_w;
+            const bool row_inside = flat || (first >= 0 && last < in_width);
+            const bool in_plane = base >= 0 && base + RN * stride_w <= plane;
+            if (stride_w == 1 && in_plane && (row_inside || border == BORDER_ZEROS)) {
+                if (row_inside) CHANNEL_LOOP(vloadv(0, xc), false)
+                else CHANNEL_LOOP(vloadv(0, xc), true)
+#if RN <= 8
+            } else if (stride_w == 2 && in_plane && (row_inside || border == BORDER_ZEROS)) {
+                if (row_inside) CHANNEL_LOOP(vload2v(0, xc).even, false)
+                else CHANNEL_LOOP(vload2v(0, xc).even, true)
+#endif
+            } else {
+                int safe[RN];
+#pragma unroll
+                for (int q = 0; q < RN; ++q) safe[q] = max(offsets[q], 0) - base;
+                CHANNEL_LOOP(gather_safe(xc, safe), true)
+            }
+#endif
+        }
+    }
+
+    if (lanes <= 0) return;
+    #pragma unroll
+    for (int m = 0; m < k_count; ++m) {
+        const int k = group * Kg + k_local0 + m;
+        __global float *y = output + ((long)n * out_channels + k) * pixels + p0;
+        float values[RN];
+        vstorev(acc[m], 0, values);
+        if (lanes == RN && act == ACT_IDENTITY) {
+            vstorev(acc[m], 0, y);
+        } else {
+            #pragma unroll
+            for (int q = 0; q < lanes; ++q) y[q] = activate(values[q], act, act_p0, act_p1);
+        }
+    }
+}
