@@ -73,6 +73,25 @@ public struct AxisGeometry: Hashable, Sendable {
                             padBegin: begin, padEnd: end, output: output, ceilMode: ceilMode)
     }
 
+    /// Resolves both axes of a sliding window, after checking explicit pads are ≥ 0.
+    ///
+    /// - Returns: Both axes, or `nil` when the dilated window does not fit the padded input.
+    /// - Throws: ``ConvolutionError/invalidPadding(_:)`` for a negative explicit amount,
+    ///   ``ConvolutionError/sizeOverflow(parameter:)`` when an intermediate overflows.
+    static func resolve(input: Size2D, kernel: Size2D, stride: Size2D, dilation: Size2D, padding: Padding,
+                        ceilMode: Bool = false) throws -> (rows: AxisGeometry, columns: AxisGeometry)? {
+        let pads = padding.explicitAmounts
+        guard pads.top >= 0, pads.bottom >= 0, pads.left >= 0, pads.right >= 0 else {
+            throw ConvolutionError.invalidPadding(pads)
+        }
+        let rows = try resolve(input: input.height, kernel: kernel.height, stride: stride.height, dilation: dilation.height,
+                               padding: padding, explicit: (pads.top, pads.bottom), ceilMode: ceilMode)
+        let columns = try resolve(input: input.width, kernel: kernel.width, stride: stride.width, dilation: dilation.width,
+                                  padding: padding, explicit: (pads.left, pads.right), ceilMode: ceilMode)
+        guard let rows, let columns else { return nil }
+        return (rows, columns)
+    }
+
     private struct Overflow: Error {}
 
     private static func multiply(_ a: Int, _ b: Int) throws -> Int {

@@ -27,24 +27,15 @@ extension Conv2DDescriptor {
         if let biasCount, biasCount != outputChannels {
             throw ConvolutionError.biasCountMismatch(expected: outputChannels, actual: biasCount)
         }
-        var explicit = PaddingAmounts(top: 0, bottom: 0, left: 0, right: 0)
-        if case let .explicit(top, bottom, left, right) = padding {
-            explicit = PaddingAmounts(top: top, bottom: bottom, left: left, right: right)
-            guard top >= 0, bottom >= 0, left >= 0, right >= 0 else { throw ConvolutionError.invalidPadding(explicit) }
-        }
-        let rows = try AxisGeometry.resolve(input: input.height, kernel: weights.height, stride: stride.height,
-                                            dilation: dilation.height, padding: padding,
-                                            explicit: (explicit.top, explicit.bottom))
-        let columns = try AxisGeometry.resolve(input: input.width, kernel: weights.width, stride: stride.width,
-                                               dilation: dilation.width, padding: padding,
-                                               explicit: (explicit.left, explicit.right))
-        guard let rows, let columns else {
+        guard let (rows, columns) = try AxisGeometry.resolve(input: input.spatial, kernel: weights.spatial, stride: stride,
+                                                              dilation: dilation, padding: padding) else {
             // `same` always fits, so only valid (zero) and explicit amounts reach here.
+            let pads = padding.explicitAmounts
             throw ConvolutionError.kernelDoesNotFit(
                 effectiveKernel: Size2D(height: dilation.height &* (weights.height - 1) &+ 1,
                                         width: dilation.width &* (weights.width - 1) &+ 1),
-                paddedInput: Size2D(height: input.height &+ explicit.top &+ explicit.bottom,
-                                    width: input.width &+ explicit.left &+ explicit.right))
+                paddedInput: Size2D(height: input.height &+ pads.top &+ pads.bottom,
+                                    width: input.width &+ pads.left &+ pads.right))
         }
         try checkBorder(rows: rows, columns: columns)
         try checkActivation()

@@ -31,6 +31,14 @@ public enum Padding: Hashable, Sendable, CustomStringConvertible {
         .explicit(top: height, bottom: height, left: width, right: width)
     }
 
+    /// The amounts of an explicit padding; zeros for the modes that compute their own.
+    public var explicitAmounts: PaddingAmounts {
+        if case let .explicit(top, bottom, left, right) = self {
+            return PaddingAmounts(top: top, bottom: bottom, left: left, right: right)
+        }
+        return PaddingAmounts(top: 0, bottom: 0, left: 0, right: 0)
+    }
+
     /// The CLI spelling: `valid`, `same`, `same-lower`, or `top,bottom,left,right`.
     public var description: String {
         switch self {

@@ -58,22 +58,13 @@ extension Pool2DDescriptor {
         let stride = self.stride ?? window
         guard stride.height >= 1, stride.width >= 1 else { throw ConvolutionError.invalidStride(stride) }
         guard dilation.height >= 1, dilation.width >= 1 else { throw ConvolutionError.invalidDilation(dilation) }
-        var explicit = PaddingAmounts(top: 0, bottom: 0, left: 0, right: 0)
-        if case let .explicit(top, bottom, left, right) = padding {
-            explicit = PaddingAmounts(top: top, bottom: bottom, left: left, right: right)
-            guard top >= 0, bottom >= 0, left >= 0, right >= 0 else { throw ConvolutionError.invalidPadding(explicit) }
-        }
-        let rows = try AxisGeometry.resolve(input: input.height, kernel: window.height, stride: stride.height,
-                                            dilation: dilation.height, padding: padding,
-                                            explicit: (explicit.top, explicit.bottom), ceilMode: ceilMode)
-        let columns = try AxisGeometry.resolve(input: input.width, kernel: window.width, stride: stride.width,
-                                               dilation: dilation.width, padding: padding,
-                                               explicit: (explicit.left, explicit.right), ceilMode: ceilMode)
-        guard let rows, let columns else {
+        guard let (rows, columns) = try AxisGeometry.resolve(input: input.spatial, kernel: window, stride: stride,
+                                                              dilation: dilation, padding: padding, ceilMode: ceilMode) else {
+            let pads = padding.explicitAmounts
             throw ConvolutionError.invalidValue(
                 parameter: "pooling window",
-                expected: "effective window ≤ padded input (height: \(input.height &+ explicit.top &+ explicit.bottom), "
-                    + "width: \(input.width &+ explicit.left &+ explicit.right)) on both axes",
+                expected: "effective window ≤ padded input (height: \(input.height &+ pads.top &+ pads.bottom), "
+                    + "width: \(input.width &+ pads.left &+ pads.right)) on both axes",
                 actual: "effective window (height: \(dilation.height &* (window.height - 1) &+ 1), "
                     + "width: \(dilation.width &* (window.width - 1) &+ 1))")
         }
