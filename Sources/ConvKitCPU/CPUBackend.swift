@@ -81,6 +81,11 @@ public struct CPUBackend: ConvolutionBackend {
         }
     }
 
+    /// ``plannedAlgorithm(for:)``'s raw value, for benchmark tables.
+    public func algorithmName(for geometry: ConvolutionGeometry) -> String {
+        plannedAlgorithm(for: geometry).rawValue
+    }
+
     /// Every valid geometry whose indices fit the kernels' 32-bit spatial arithmetic.
     ///
     /// - Returns: ``BackendSupport/unsupported(reason:)`` naming the extent when a

@@ -88,6 +88,29 @@ void ck_pack_im2col(const ck_conv_plane *plane, const float *input, int q0, int 
 void ck_gemm_tile(int depth, const float *a, const float *b, float *c, ptrdiff_t ldc,
                   int rows, int columns, const float *bias, int accumulate, const ck_epilogue *epilogue);
 
+/// 1 when the AVX-512 (F, DQ, VL) bodies run on this CPU (and `CONVKIT_NO_AVX512` is unset), else 0.
+int ck_has_avx512(void);
+
+/// The register tile the blocked GEMM driver uses on this CPU: 8×32 with AVX-512,
+/// else 6×16 (AVX2+FMA or portable).
+void ck_gemm_shape(int *mr, int *nr);
+
+/// A buffer of at least `floats` floats (64-byte aligned) owned by the calling thread and
+/// reused by its later calls: worker threads keep one workspace for their lifetime, so the
+/// hot path never allocates after the first call. NULL when allocation fails.
+float *ck_thread_workspace(size_t floats);
+
+/// Floats of per-thread workspace `ck_conv_gemm_block` uses (bounded, shape independent).
+size_t ck_conv_gemm_workspace(void);
+
+/// Blocked implicit GEMM for one image and group: output channels `[k0, k1)` × pixels
+/// `[p0, p1)` of `C = W · im2col(input)`. `weights` is the group's first filter (rows
+/// `depth` apart, read in place); `output` the group's first output plane (`pixels` per
+/// channel); `bias` (or NULL) the group's first bias. Stores `bias + Σ` then `epilogue`.
+void ck_conv_gemm_block(const ck_conv_plane *plane, const float *input, const float *weights, ptrdiff_t depth,
+                        const float *bias, float *output, ptrdiff_t pixels, int k0, int k1, ptrdiff_t p0,
+                        ptrdiff_t p1, const ck_epilogue *epilogue);
+
 /// Direct convolution of one input plane with one `R×S` filter into one output plane.
 ///
 /// Overwrites `output` with `initial + Σ w·x̂` or, with `accumulate`, adds `Σ w·x̂` to it;
