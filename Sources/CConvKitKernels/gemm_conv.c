@@ -16,7 +16,10 @@
 // NR panel (stays in L1) → MR rows (A streams from L2). The first depth block stores
 // `bias + partial`, later ones add, the last applies the epilogue in registers.
 
-enum { KC = 256, NC = 384, MC = 128 };
+// Tuned on the 2-vCPU Xeon (48 KB L1d, 2 MB L2): a 32×KC panel (32 KB) stays in L1, the
+// KC×NC packed block (128 KB), the MC×KC weight block (128 KB) and the MC×NC output block
+// (64 KB) in L2. NC = 384 ran 256-channel 56×56 layers 1.5× slower (L2 overflow).
+enum { KC = 256, NC = 128, MC = 128 };
 
 // ---------------------------------------------------------------- per-thread workspace
 
@@ -36,6 +39,23 @@ float *ck_thread_workspace(size_t floats) {
     workspace_floats = workspace_ptr ? floats : 0;
     pthread_setspecific(workspace_key, workspace_ptr);
     return workspace_ptr;
+}
+
+static pthread_key_t shared_key;
+static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
+static void shared_init(void) { pthread_key_create(&shared_key, workspace_free); }
+static _Thread_local float *shared_ptr;
+static _Thread_local size_t shared_floats;
+
+float *ck_thread_shared_buffer(size_t floats) {
+    if (floats <= shared_floats) return shared_ptr;
+    pthread_once(&shared_once, shared_init);
+    free(shared_ptr);
+    size_t bytes = ((floats * sizeof(float)) + 63) & ~(size_t)63;
+    shared_ptr = aligned_alloc(64, bytes);
+    shared_floats = shared_ptr ? floats : 0;
+    pthread_setspecific(shared_key, shared_ptr);
+    return shared_ptr;
 }
 
 // ---------------------------------------------------------------- portable tile (6×16)
@@ -136,7 +156,7 @@ CK_AVX2 static void tile_avx2(int kc, const float *a, ptrdiff_t lda, const float
 
 // ---------------------------------------------------------------- AVX-512 tile (8×32)
 
-#define CK_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
+#define CK_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma,bmi2")))
 
 CK_AVX512 static inline __m512 activate512(const ck_epilogue *epilogue, __m512 x) {
     const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
@@ -215,6 +235,48 @@ CK_AVX512 static void tile_avx512(int kc, const float *a, ptrdiff_t lda, const f
     STORE5(0); STORE5(1); STORE5(2); STORE5(3); STORE5(4); STORE5(5); STORE5(6); STORE5(7);
 }
 
+// The per-tap run loop, for filters too large for the entry table.
+CK_AVX512 static void pack_runs_slow(const ck_conv_plane *p, const float *input, int q0, int depth, float *panel,
+                                     int run_count, const int *run_lane, const int *run_i, const int *run_j,
+                                     __m512i ramp_sw) {
+    const int height = p->input_height, width = p->input_width;
+    const int R = p->kernel_height, S = p->kernel_width;
+    const int sh = p->stride_height, sw = p->stride_width;
+    const ptrdiff_t plane = (ptrdiff_t)height * width;
+    int c = q0 / (R * S), r = q0 / S % R, s = q0 % S;
+    for (int t = 0; t < depth; t++) {
+        const float *channel = input + (ptrdiff_t)c * plane;
+        const int dr = r * p->dilation_height, ds = s * p->dilation_width;
+        __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
+        for (int k = 0; k < run_count; k++) {
+            const int ih = run_i[k] * sh - p->pad_top + dr;
+            if (ih < 0 || ih >= height) continue;
+            const int lane = run_lane[k], count = run_lane[k + 1] - lane;
+            const int col0 = run_j[k] * sw - p->pad_left + ds;
+            int from = lane, to = lane + count;
+            if (col0 < 0) from = lane + (-col0 + sw - 1) / sw;
+            const int last_ok = width - 1 - col0;
+            const int bound = last_ok < 0 ? lane - 1 : lane + last_ok / sw;
+            if (bound + 1 < to) to = bound + 1;
+            if (from >= to) continue;
+            const unsigned long long bits = ((to >= 64 ? ~0ull : (1ull << to) - 1)) & ~((1ull << from) - 1);
+            const __mmask16 ml = (__mmask16)(bits & 0xFFFF), mh = (__mmask16)(bits >> 16);
+            const float *base = channel + (ptrdiff_t)ih * width + col0 - (ptrdiff_t)lane * sw;
+            if (ml) lo = _mm512_mask_i32gather_ps(lo, ml, ramp_sw, base, 4);
+            if (mh) hi = _mm512_mask_i32gather_ps(hi, mh, ramp_sw, base + 16 * sw, 4);
+        }
+        _mm512_store_ps(panel + t * 32, lo);
+        _mm512_store_ps(panel + t * 32 + 16, hi);
+        if (++s == S) {
+            s = 0;
+            if (++r == R) {
+                r = 0;
+                c++;
+            }
+        }
+    }
+}
+
 // Packs im2col rows [q0, q0 + depth) × pixels [p0, p0 + columns) into 32-column panels,
 // zero border only. Each (tap, output-row run) is one masked load (stride 1) or masked
 // gather (other strides): lanes whose input cell is padding are zero-masked, and masked
@@ -258,48 +320,84 @@ CK_AVX512 static void pack32_avx512(const ck_conv_plane *p, const float *input, 
             }
             run_lane[run_count] = live;
         }
-        int c = q0 / (R * S), r = q0 / S % R, s = q0 % S;
-        for (int t = 0; t < depth; t++) {
-            const float *channel = input + (ptrdiff_t)c * plane;
-            const int dr = r * p->dilation_height, ds = s * p->dilation_width;
-            __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
-            for (int k = 0; k < run_count; k++) {
-                const int ih = run_i[k] * sh - p->pad_top + dr;
-                if (ih < 0 || ih >= height) continue;
-                const int lane = run_lane[k], count = run_lane[k + 1] - lane;
-                // Input column of lane L: col0 + (L − lane)·sw; valid when in [0, width).
-                const int col0 = run_j[k] * sw - p->pad_left + ds;
-                const float *line = channel + (ptrdiff_t)ih * width;
-                // Lanes [lane, lane+count) whose column is inside: solve 0 ≤ col0 + (L−lane)·sw < width.
-                int from = lane, to = lane + count;
-                if (col0 < 0) from = lane + (-col0 + sw - 1) / sw;
-                {
-                    const int last_ok = width - 1 - col0;  // (L − lane)·sw ≤ last_ok
+        // One entry per (tap r·S+s, run) whose lanes are not all padding: the offset of
+        // the source of lane 0 within a channel and the lane mask. Built once per panel,
+        // reused by every channel of the depth block.
+        enum { MAX_ENTRIES = 640 };
+        if (run_count * R * S > MAX_ENTRIES) {
+            pack_runs_slow(p, input, q0, depth, panel, run_count, run_lane, run_i, run_j, ramp_sw);
+            continue;
+        }
+        ptrdiff_t offset[MAX_ENTRIES];
+        unsigned mask[MAX_ENTRIES];
+        int tap_first[MAX_ENTRIES / 1 + 1];  // entries of tap rs: [tap_first[rs], tap_first[rs + 1])
+        int entries = 0;
+        for (int r = 0; r < R; r++) {
+            for (int s = 0; s < S; s++) {
+                tap_first[r * S + s] = entries;
+                const int dr = r * p->dilation_height, ds = s * p->dilation_width;
+                for (int k = 0; k < run_count; k++) {
+                    const int ih = run_i[k] * sh - p->pad_top + dr;
+                    if (ih < 0 || ih >= height) continue;
+                    const int lane = run_lane[k], count = run_lane[k + 1] - lane;
+                    const int col0 = run_j[k] * sw - p->pad_left + ds;
+                    int from = lane, to = lane + count;
+                    if (col0 < 0) from = lane + (-col0 + sw - 1) / sw;
+                    const int last_ok = width - 1 - col0;
                     const int bound = last_ok < 0 ? lane - 1 : lane + last_ok / sw;
                     if (bound + 1 < to) to = bound + 1;
+                    if (from >= to) continue;
+                    mask[entries] = (unsigned)(((to >= 32 ? 0xFFFFFFFFull : (1ull << to) - 1)) & ~((1ull << from) - 1));
+                    offset[entries] = (ptrdiff_t)ih * width + col0 - (ptrdiff_t)lane * sw;
+                    entries++;
                 }
-                if (from >= to) continue;
-                const unsigned long long bits = ((to >= 64 ? ~0ull : (1ull << to) - 1)) & ~((1ull << from) - 1);
-                const __mmask16 ml = (__mmask16)(bits & 0xFFFF), mh = (__mmask16)(bits >> 16);
-                if (sw == 1) {
-                    const float *base = line + col0 - lane;  // lane L reads base[L]
-                    if (ml) lo = _mm512_mask_loadu_ps(lo, ml, base);
-                    if (mh) hi = _mm512_mask_loadu_ps(hi, mh, base + 16);
-                } else {
-                    // Lane L reads line[col0 + (L − lane)·sw] = base[L·sw] with base = line + col0 − lane·sw.
-                    const float *base = line + col0 - (ptrdiff_t)lane * sw;
-                    if (ml) lo = _mm512_mask_i32gather_ps(lo, ml, ramp_sw, base, 4);
-                    if (mh) hi = _mm512_mask_i32gather_ps(hi, mh, ramp_sw, base + 16 * sw, 4);
+            }
+        }
+        tap_first[R * S] = entries;
+        const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        int c = q0 / (R * S), rs = q0 % (R * S);
+        for (int t = 0; t < depth; t++) {
+            const float *channel = input + (ptrdiff_t)c * plane;
+            __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
+            const int e1 = tap_first[rs + 1];
+            if (sw == 1) {
+                for (int e = tap_first[rs]; e < e1; e++) {
+                    const float *base = channel + offset[e];
+                    lo = _mm512_mask_loadu_ps(lo, (__mmask16)mask[e], base);
+                    hi = _mm512_mask_loadu_ps(hi, (__mmask16)(mask[e] >> 16), base + 16);
+                }
+            } else if (sw == 2) {
+                // Lane L reads base[2L]: zero-masked loads of the even source cells, then
+                // a permute picks them; pdep spreads the lane mask onto even cells.
+                for (int e = tap_first[rs]; e < e1; e++) {
+                    const float *base = channel + offset[e];
+                    const unsigned m = mask[e];
+                    if (m & 0xFFFF) {
+                        const unsigned src = _pdep_u32(m & 0xFFFF, 0x55555555u);
+                        const __m512 a = _mm512_maskz_loadu_ps((__mmask16)src, base);
+                        const __m512 b = _mm512_maskz_loadu_ps((__mmask16)(src >> 16), base + 16);
+                        lo = _mm512_mask_mov_ps(lo, (__mmask16)m, _mm512_permutex2var_ps(a, even, b));
+                    }
+                    if (m >> 16) {
+                        const unsigned src = _pdep_u32(m >> 16, 0x55555555u);
+                        const __m512 a = _mm512_maskz_loadu_ps((__mmask16)src, base + 32);
+                        const __m512 b = _mm512_maskz_loadu_ps((__mmask16)(src >> 16), base + 48);
+                        hi = _mm512_mask_mov_ps(hi, (__mmask16)(m >> 16), _mm512_permutex2var_ps(a, even, b));
+                    }
+                }
+            } else {
+                for (int e = tap_first[rs]; e < e1; e++) {
+                    const float *base = channel + offset[e];
+                    const unsigned m = mask[e];
+                    if (m & 0xFFFF) lo = _mm512_mask_i32gather_ps(lo, (__mmask16)m, ramp_sw, base, 4);
+                    if (m >> 16) hi = _mm512_mask_i32gather_ps(hi, (__mmask16)(m >> 16), ramp_sw, base + 16 * sw, 4);
                 }
             }
             _mm512_store_ps(panel + t * 32, lo);
             _mm512_store_ps(panel + t * 32 + 16, hi);
-            if (++s == S) {
-                s = 0;
-                if (++r == R) {
-                    r = 0;
-                    c++;
-                }
+            if (++rs == R * S) {
+                rs = 0;
+                c++;
             }
         }
     }
@@ -347,7 +445,7 @@ int ck_has_avx512(void) {
     static int cached = -1;
     if (cached < 0) {
         cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
-            && __builtin_cpu_supports("avx512vl") && ck_has_avx2_fma();
+            && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("bmi2") && ck_has_avx2_fma();
         if (getenv("CONVKIT_NO_AVX512")) cached = 0;
     }
     return cached;

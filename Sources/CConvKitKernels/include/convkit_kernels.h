@@ -111,6 +111,31 @@ void ck_conv_gemm_block(const ck_conv_plane *plane, const float *input, const fl
                         const float *bias, float *output, ptrdiff_t pixels, int k0, int k1, ptrdiff_t p0,
                         ptrdiff_t p1, const ck_epilogue *epilogue);
 
+/// Winograd F(2×2, 3×3) weight transform `U_ξ = G g Gᵀ` of filters `[k0, k1)` of a group of
+/// `kg` filters × `cg` channels (3×3 each, `weights` = the group's first filter, KCRS) into
+/// `u[ξ][k][c]` (the group's 16·kg·cg floats).
+void ck_winograd_transform_weights(const float *weights, int kg, int cg, int k0, int k1, float *u);
+
+/// A second per-thread buffer (like `ck_thread_workspace`) for data one call shares with
+/// its workers, such as transformed weights; valid until the thread's next request.
+float *ck_thread_shared_buffer(size_t floats);
+
+/// Floats of per-thread workspace `ck_winograd_block` uses: about 16·TB·(cg + kg), TB = 2·NR tiles.
+size_t ck_winograd_workspace(int cg, int kg);
+
+/// Winograd F(2×2, 3×3) for output tiles `[t0, t1)` (row-major over ⌈OH/2⌉×⌈OW/2⌉) of one
+/// image and group: 3×3, stride 1, dilation 1, zero border only. `input` is the group's
+/// first channel, `u` its transformed weights, `output` its first output plane.
+void ck_winograd_block(const ck_conv_plane *plane, const float *input, int cg, const float *u, int kg,
+                       const float *bias, float *output, ptrdiff_t t0, ptrdiff_t t1, const ck_epilogue *epilogue);
+
+/// Depthwise direct convolution (one input channel per group, `multiplier` outputs per
+/// group) of output planes `[first, last)` in `N·K` order, bias and epilogue fused.
+/// Returns 0, computing nothing, when no fast body fits (then call `ck_direct_plane`).
+int ck_depthwise_planes(const ck_conv_plane *plane, const float *input, const float *weights, const float *bias,
+                        float *output, int input_channels, int output_channels, int multiplier, ptrdiff_t first,
+                        ptrdiff_t last, const ck_epilogue *epilogue);
+
 /// Direct convolution of one input plane with one `R×S` filter into one output plane.
 ///
 /// Overwrites `output` with `initial + Σ w·x̂` or, with `accumulate`, adds `Σ w·x̂` to it;
