@@ -338,6 +338,60 @@ CK_AVX512 static inline __attribute__((always_inline)) void dw_plane(const ck_co
     }
 }
 
+// 3×3, undilated: four output rows × one 16-column block at a time, the nine weights in
+// registers, and each input row's three shifted vectors loaded once for every output row
+// of the quad it feeds (6 rows for stride 1, 9 for stride 2).
+CK_AVX512 static inline __attribute__((always_inline)) void dw3_plane(const ck_conv_plane *p, const dw_masks *mk,
+                                                                      const int SW, const int SH, const float *input,
+                                                                      const float *weights, float *output,
+                                                                      float initial, const ck_epilogue *epilogue,
+                                                                      int in_registers, int after_store) {
+    const int ow = p->output_width, oh = p->output_height, width = p->input_width, height = p->input_height;
+    const int pt = p->pad_top, nb = mk->blocks;
+    __m512 w[3][3];
+    for (int r = 0; r < 3; r++)
+        for (int c = 0; c < 3; c++) w[r][c] = _mm512_set1_ps(weights[r * 3 + c]);
+    const __m512 start = _mm512_set1_ps(initial);
+    for (int i0 = 0; i0 < oh; i0 += 4) {
+        for (int b = 0; b < nb; b++) {
+            const __mmask16 m0 = mk->tap_mask[b][0], m1 = mk->tap_mask[b][1], m2 = mk->tap_mask[b][2];
+            const int off = mk->tap_offset[b][0];
+            // acc[q][r]: output row i0 + q, kernel row r; three short FMA chains per output
+            // instead of one of nine, so the quad is throughput- not latency-bound.
+            __m512 acc[4][3];
+            for (int q = 0; q < 4; q++) {
+                acc[q][0] = start;
+                acc[q][1] = _mm512_setzero_ps();
+                acc[q][2] = _mm512_setzero_ps();
+            }
+            // Input rows feeding output rows i0..i0+3: t = 0 .. 3·SH + 2; row t feeds output
+            // q with kernel row r = t − q·SH when 0 ≤ r < 3.
+#pragma clang loop unroll(full)
+            for (int t = 0; t < 3 * SH + 3; t++) {
+                const int ih = i0 * SH - pt + t;
+                if (ih < 0 || ih >= height) continue;
+                const float *line = input + (ptrdiff_t)ih * width + off;
+                const __m512 x0 = dw_load(SW, line, m0), x1 = dw_load(SW, line + 1, m1), x2 = dw_load(SW, line + 2, m2);
+#pragma clang loop unroll(full)
+                for (int q = 0; q < 4; q++) {
+                    const int r = t - q * SH;
+                    if (r < 0 || r >= 3) continue;
+                    acc[q][r] = _mm512_mask3_fmadd_ps(w[r][0], x0, acc[q][r], m0);
+                    acc[q][r] = _mm512_mask3_fmadd_ps(w[r][1], x1, acc[q][r], m1);
+                    acc[q][r] = _mm512_mask3_fmadd_ps(w[r][2], x2, acc[q][r], m2);
+                }
+            }
+            for (int q = 0; q < 4 && i0 + q < oh; q++) {
+                __m512 v = _mm512_add_ps(_mm512_add_ps(acc[q][0], acc[q][1]), acc[q][2]);
+                if (in_registers) v = activate512_direct(epilogue, v);
+                float *out = output + (ptrdiff_t)(i0 + q) * ow + 16 * b;
+                _mm512_mask_storeu_ps(out, mk->out_mask[b], v);
+                if (after_store) ck_apply_epilogue(epilogue, out, ck_min(16, ow - 16 * b));
+            }
+        }
+    }
+}
+
 CK_AVX512 static void depthwise_avx512(const ck_conv_plane *p, const float *input, const float *weights,
                                        const float *bias, float *output, int input_channels, int output_channels,
                                        int multiplier, ptrdiff_t first, ptrdiff_t last, const ck_epilogue *epilogue) {
@@ -348,6 +402,8 @@ CK_AVX512 static void depthwise_avx512(const ck_conv_plane *p, const float *inpu
     const ptrdiff_t in_plane = (ptrdiff_t)p->input_height * p->input_width;
     const ptrdiff_t out_plane = (ptrdiff_t)p->output_height * p->output_width;
     const int taps = p->kernel_height * p->kernel_width;
+    const int three = p->kernel_height == 3 && p->kernel_width == 3 && p->dilation_height == 1
+        && p->dilation_width == 1 && ((p->stride_width == 1 && p->stride_height == 1) || (p->stride_width == 2 && p->stride_height == 2));
     for (ptrdiff_t index = first; index < last; index++) {
         const ptrdiff_t n = index / output_channels;
         const int k = (int)(index % output_channels);
@@ -355,6 +411,11 @@ CK_AVX512 static void depthwise_avx512(const ck_conv_plane *p, const float *inpu
         const float *w = weights + (ptrdiff_t)k * taps;
         float *y = output + index * out_plane;
         const float initial = bias ? bias[k] : 0.0f;
+        if (three) {
+            if (p->stride_width == 1) dw3_plane(p, &mk, 1, 1, x, w, y, initial, epilogue, in_registers, after_store);
+            else dw3_plane(p, &mk, 2, 2, x, w, y, initial, epilogue, in_registers, after_store);
+            continue;
+        }
         if (p->stride_width == 1) dw_plane(p, &mk, 1, x, w, y, initial, epilogue, in_registers, after_store);
         else if (p->stride_width == 2) dw_plane(p, &mk, 2, x, w, y, initial, epilogue, in_registers, after_store);
         else dw_plane(p, &mk, p->stride_width, x, w, y, initial, epilogue, in_registers, after_store);

@@ -277,6 +277,49 @@ CK_AVX512 static void pack_runs_slow(const ck_conv_plane *p, const float *input,
     }
 }
 
+// The same 8-row tile over the first 16 columns of a 32-column panel, for a panel's last
+// ≤ 16 live columns (14×14 maps: 196 = 6·32 + 4), at half the FMAs of the full tile.
+#define ROW16(i, ptr) c##i = _mm512_fmadd_ps(_mm512_set1_ps(*(ptr)), bl, c##i)
+#define STORE16(i)                                                                       \
+    do {                                                                                 \
+        if ((i) < rows) {                                                                \
+            float *row = c + (ptrdiff_t)(i) * ldc;                                       \
+            if (accumulate) c##i = _mm512_add_ps(_mm512_maskz_loadu_ps(ml, row), c##i);   \
+            else if (bias) c##i = _mm512_add_ps(c##i, _mm512_set1_ps(bias[i]));          \
+            if (in_registers) c##i = activate512(epilogue, c##i);                        \
+            _mm512_mask_storeu_ps(row, ml, c##i);                                        \
+            if (after_store) ck_apply_epilogue(epilogue, row, columns);                  \
+        }                                                                                \
+    } while (0)
+
+CK_AVX512 static void tile_avx512_16(int kc, const float *a, ptrdiff_t lda, const float *b, float *c, ptrdiff_t ldc,
+                                     int rows, int columns, const float *bias, int accumulate,
+                                     const ck_epilogue *epilogue) {
+    const float *a0 = a, *a1 = a + (ptrdiff_t)ck_min(1, rows - 1) * lda, *a2 = a + (ptrdiff_t)ck_min(2, rows - 1) * lda;
+    const float *a3 = a + (ptrdiff_t)ck_min(3, rows - 1) * lda, *a4 = a + (ptrdiff_t)ck_min(4, rows - 1) * lda;
+    const float *a5 = a + (ptrdiff_t)ck_min(5, rows - 1) * lda, *a6 = a + (ptrdiff_t)ck_min(6, rows - 1) * lda;
+    const float *a7 = a + (ptrdiff_t)ck_min(7, rows - 1) * lda;
+    __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+    for (int p = 0; p < kc; p++) {
+        const __m512 bl = _mm512_load_ps(b);
+        ROW16(0, a0 + p); ROW16(1, a1 + p); ROW16(2, a2 + p); ROW16(3, a3 + p);
+        ROW16(4, a4 + p); ROW16(5, a5 + p); ROW16(6, a6 + p); ROW16(7, a7 + p);
+        b += 32;
+    }
+    const __mmask16 ml = (__mmask16)(columns >= 16 ? 0xFFFF : (1u << columns) - 1);
+    const int in_registers = ck_epilogue_in_registers(epilogue);
+    const int after_store = ck_epilogue_after_store(epilogue);
+    STORE16(0); STORE16(1); STORE16(2); STORE16(3); STORE16(4); STORE16(5); STORE16(6); STORE16(7);
+}
+
+// Dispatches a 32-column-panel tile: the half tile when at most 16 columns are live.
+CK_AVX512 static void tile_avx512_any(int kc, const float *a, ptrdiff_t lda, const float *b, float *c, ptrdiff_t ldc,
+                                      int rows, int columns, const float *bias, int accumulate,
+                                      const ck_epilogue *epilogue) {
+    if (columns <= 16) tile_avx512_16(kc, a, lda, b, c, ldc, rows, columns, bias, accumulate, epilogue);
+    else tile_avx512(kc, a, lda, b, c, ldc, rows, columns, bias, accumulate, epilogue);
+}
+
 // Packs im2col rows [q0, q0 + depth) × pixels [p0, p0 + columns) into 32-column panels,
 // zero border only. Each (tap, output-row run) is one masked load (stride 1) or masked
 // gather (other strides): lanes whose input cell is padding are zero-masked, and masked
@@ -469,7 +512,7 @@ size_t ck_conv_gemm_workspace(void) { return (size_t)KC * NC; }
 ck_tile_fn ck_select_tile(int *mr, int *nr) {
     ck_gemm_shape(mr, nr);
 #if CK_X86
-    if (*nr == 32) return tile_avx512;
+    if (*nr == 32) return tile_avx512_any;
     if (ck_has_avx2_fma()) return tile_avx2;
 #endif
     return tile_portable;
@@ -485,7 +528,7 @@ void ck_conv_gemm_block(const ck_conv_plane *plane, const float *input, const fl
     int wide = 0;
 #if CK_X86
     if (nr == 32) {
-        tile = tile_avx512;
+        tile = tile_avx512_any;
         wide = 1;
     } else if (ck_has_avx2_fma()) {
         tile = tile_avx2;
@@ -516,6 +559,53 @@ void ck_conv_gemm_block(const ck_conv_plane *plane, const float *input, const fl
                              pixels, ck_min(mr, m1 - k), tc, accumulate ? NULL : (bias ? bias + k : NULL), accumulate,
                              act);
                     }
+                }
+            }
+        }
+    }
+}
+
+int ck_conv_gemm_depth_block(void) { return KC; }
+
+void ck_conv_gemm_pack(const ck_conv_plane *plane, const float *input, ptrdiff_t depth, ptrdiff_t pixels, int block,
+                       float *packed) {
+    int mr, nr;
+    ck_gemm_shape(&mr, &nr);
+    const ptrdiff_t ppad = (pixels + nr - 1) / nr * nr;
+    const ptrdiff_t q0 = (ptrdiff_t)block * KC;
+    if (q0 >= depth) return;
+    const int kc = (int)(depth - q0 < KC ? depth - q0 : KC);
+    float *dst = packed + q0 * ppad;
+#if CK_X86
+    if (nr == 32) {
+        if (plane->border == CK_BORDER_ZEROS) pack32_avx512(plane, input, (int)q0, kc, 0, (int)pixels, dst);
+        else pack32_generic(plane, input, (int)q0, kc, 0, (int)pixels, dst);
+        return;
+    }
+#endif
+    ck_pack_im2col(plane, input, (int)q0, kc, 0, (int)pixels, dst);
+}
+
+void ck_conv_gemm_prepacked(const float *packed, const float *weights, ptrdiff_t depth, const float *bias,
+                            float *output, ptrdiff_t pixels, int k0, int k1, const ck_epilogue *epilogue) {
+    if (epilogue && epilogue->code == CK_ACT_IDENTITY) epilogue = NULL;
+    int mr, nr;
+    tile_fn tile = ck_select_tile(&mr, &nr);
+    const ptrdiff_t ppad = (pixels + nr - 1) / nr * nr;
+    const int cols = (int)pixels;
+    for (ptrdiff_t q0 = 0; q0 < depth; q0 += KC) {
+        const int kc = (int)(depth - q0 < KC ? depth - q0 : KC);
+        const float *block = packed + q0 * ppad;
+        const int accumulate = q0 > 0;
+        const ck_epilogue *act = q0 + kc == depth ? epilogue : NULL;
+        for (int m0 = k0; m0 < k1; m0 += MC) {
+            const int m1 = ck_min(k1, m0 + MC);
+            for (int j = 0; j < cols; j += nr) {
+                const float *panel = block + (ptrdiff_t)j * kc;
+                const int tc = ck_min(nr, cols - j);
+                for (int k = m0; k < m1; k += mr) {
+                    tile(kc, weights + (ptrdiff_t)k * depth + q0, depth, panel, output + (ptrdiff_t)k * pixels + j, pixels,
+                         ck_min(mr, m1 - k), tc, accumulate ? NULL : (bias ? bias + k : NULL), accumulate, act);
                 }
             }
         }

@@ -10,13 +10,17 @@ import ConvKitCore
 /// disjoint memory and need no locks. Cache blocking inside a task is the C driver's
 /// (`ck_conv_gemm_block`: KC = 256 taps, NC = 384 pixels, MC = 128 channels).
 ///
-/// Partition, chosen per shape so every core has work:
-/// 1. one thread → one task per `(n, g)`;
-/// 2. at least `2·threads` images×groups → one task per `(n, g)` (no duplicated packing);
-/// 3. enough NR-wide pixel panels (≥ 2 per task) → split pixels: each task packs only
-///    its own columns and re-reads the weights, which are shared in cache;
-/// 4. otherwise (small maps such as 7×7 or 14×14) → split output channels into one range
-///    per thread; each task packs the (small) im2col of its image once.
+/// Partition, chosen per shape so every core has work and a core lost to another
+/// process delays only a small task (about four tasks per thread, taken dynamically):
+/// 1. one thread, or at least `2·threads` images×groups → one task per `(n, g)` (no
+///    duplicated packing);
+/// 2. a small map (pixels rounded up to NR ≤ 256, e.g. 7×7 or 14×14) → *shared packing*:
+///    a first parallel phase packs the whole im2col of each `(n, g)` (`Q × P̄` floats,
+///    bounded by 256 columns) into the calling thread's shared buffer, split by depth
+///    block; a second phase splits output channels into ranges of whole MR tiles, every
+///    task reading the one packed copy;
+/// 3. otherwise → split pixels into ranges of ≥ 2 NR panels: each task packs only its own
+///    columns and re-reads the weights, which stay in cache.
 struct GEMMPlan: Sendable {
     /// Rows of the register tile (output channels) on this CPU.
     let mr: Int
@@ -32,6 +36,8 @@ struct GEMMPlan: Sendable {
     let pixelTasks: Int
     /// `N · groups · channelTasks · pixelTasks`.
     let taskCount: Int
+    /// Whether the im2col of each `(n, g)` is packed once, in a first phase, and shared.
+    let sharedPacking: Bool
 
     init(_ geometry: ConvolutionGeometry, threads: Int) {
         var mr: Int32 = 0, nr: Int32 = 0
@@ -41,22 +47,22 @@ struct GEMMPlan: Sendable {
         let pixels = geometry.output.height * geometry.output.width
         let channels = geometry.outputChannelsPerGroup
         let outer = geometry.output.batch * geometry.groups
-        var pixelTasks = 1, channelTasks = 1
+        let panels = Self.ceil(pixels, self.nr)
+        let tiles = Self.ceil(channels, self.mr)
+        var pixelTasks = 1, channelTasks = 1, shared = false
         if threads > 1 && outer < 2 * threads {
-            let perOuter = Self.ceil(threads * 2, outer)
-            let panels = Self.ceil(pixels, self.nr)
-            if panels >= 2 * perOuter {
-                pixelTasks = perOuter
-            } else if panels >= 2 * Self.ceil(threads, outer) && panels % Self.ceil(threads, outer) == 0 {
-                pixelTasks = Self.ceil(threads, outer)
+            let perOuter = Self.ceil(threads * 4, outer)
+            if panels * self.nr <= 256 && tiles >= 2 {
+                shared = true
+                channelTasks = min(tiles, perOuter)
             } else {
-                channelTasks = min(Self.ceil(channels, self.mr), Self.ceil(threads, outer))
+                pixelTasks = max(1, min(perOuter, panels / 2))
+                if pixelTasks * outer < threads { channelTasks = min(tiles, Self.ceil(threads, pixelTasks * outer)) }
             }
         }
+        sharedPacking = shared
         // Balanced ranges in whole panels / tiles.
-        let panels = Self.ceil(pixels, self.nr)
         taskPixels = Self.ceil(panels, pixelTasks) * self.nr
-        let tiles = Self.ceil(channels, self.mr)
         taskChannels = Self.ceil(tiles, channelTasks) * self.mr
         self.pixelTasks = Self.ceil(pixels, taskPixels)
         self.channelTasks = Self.ceil(channels, taskChannels)
