@@ -348,39 +348,45 @@ CK_AVX512 static inline __attribute__((always_inline)) void dw3_plane(const ck_c
                                                                       int in_registers, int after_store) {
     const int ow = p->output_width, oh = p->output_height, width = p->input_width, height = p->input_height;
     const int pt = p->pad_top, nb = mk->blocks;
-    __m512 w[3][3];
-    for (int r = 0; r < 3; r++)
-        for (int c = 0; c < 3; c++) w[r][c] = _mm512_set1_ps(weights[r * 3 + c]);
+    const __m512 w00 = _mm512_set1_ps(weights[0]), w01 = _mm512_set1_ps(weights[1]), w02 = _mm512_set1_ps(weights[2]);
+    const __m512 w10 = _mm512_set1_ps(weights[3]), w11 = _mm512_set1_ps(weights[4]), w12 = _mm512_set1_ps(weights[5]);
+    const __m512 w20 = _mm512_set1_ps(weights[6]), w21 = _mm512_set1_ps(weights[7]), w22 = _mm512_set1_ps(weights[8]);
     const __m512 start = _mm512_set1_ps(initial);
     for (int i0 = 0; i0 < oh; i0 += 4) {
         for (int b = 0; b < nb; b++) {
             const __mmask16 m0 = mk->tap_mask[b][0], m1 = mk->tap_mask[b][1], m2 = mk->tap_mask[b][2];
             const int off = mk->tap_offset[b][0];
-            // acc[q][r]: output row i0 + q, kernel row r; three short FMA chains per output
-            // instead of one of nine, so the quad is throughput- not latency-bound.
-            __m512 acc[4][3];
-            for (int q = 0; q < 4; q++) {
-                acc[q][0] = start;
-                acc[q][1] = _mm512_setzero_ps();
-                acc[q][2] = _mm512_setzero_ps();
+            // aQR: output row i0 + Q, kernel row R: three short FMA chains per output
+            // instead of one of nine, all in registers (named, fully unrolled), so the
+            // quad is throughput- not latency-bound.
+            __m512 a00 = start, a01 = _mm512_setzero_ps(), a02 = a01, a10 = start, a11 = a01, a12 = a01;
+            __m512 a20 = start, a21 = a01, a22 = a01, a30 = start, a31 = a01, a32 = a01;
+            const int base = i0 * SH - pt;
+#define F(q, r)                                                          \
+    a##q##r = _mm512_mask3_fmadd_ps(w##r##0, x0, a##q##r, m0);           \
+    a##q##r = _mm512_mask3_fmadd_ps(w##r##1, x1, a##q##r, m1);           \
+    a##q##r = _mm512_mask3_fmadd_ps(w##r##2, x2, a##q##r, m2);
+#define T(t, stmts)                                                                                  \
+    {                                                                                                \
+        const int ih = base + (t);                                                                   \
+        if (ih >= 0 && ih < height) {                                                                \
+            const float *line = input + (ptrdiff_t)ih * width + off;                                 \
+            const __m512 x0 = dw_load(SW, line, m0), x1 = dw_load(SW, line + 1, m1),                 \
+                         x2 = dw_load(SW, line + 2, m2);                                             \
+            stmts                                                                                    \
+        }                                                                                            \
+    }
+            // Input row t feeds output q with kernel row r = t − q·SH.
+            if (SH == 1) {
+                T(0, F(0, 0)) T(1, F(0, 1) F(1, 0)) T(2, F(0, 2) F(1, 1) F(2, 0))
+                T(3, F(1, 2) F(2, 1) F(3, 0)) T(4, F(2, 2) F(3, 1)) T(5, F(3, 2))
+            } else {
+                T(0, F(0, 0)) T(1, F(0, 1)) T(2, F(0, 2) F(1, 0)) T(3, F(1, 1)) T(4, F(1, 2) F(2, 0))
+                T(5, F(2, 1)) T(6, F(2, 2) F(3, 0)) T(7, F(3, 1)) T(8, F(3, 2))
             }
-            // Input rows feeding output rows i0..i0+3: t = 0 .. 3·SH + 2; row t feeds output
-            // q with kernel row r = t − q·SH when 0 ≤ r < 3.
-#pragma clang loop unroll(full)
-            for (int t = 0; t < 3 * SH + 3; t++) {
-                const int ih = i0 * SH - pt + t;
-                if (ih < 0 || ih >= height) continue;
-                const float *line = input + (ptrdiff_t)ih * width + off;
-                const __m512 x0 = dw_load(SW, line, m0), x1 = dw_load(SW, line + 1, m1), x2 = dw_load(SW, line + 2, m2);
-#pragma clang loop unroll(full)
-                for (int q = 0; q < 4; q++) {
-                    const int r = t - q * SH;
-                    if (r < 0 || r >= 3) continue;
-                    acc[q][r] = _mm512_mask3_fmadd_ps(w[r][0], x0, acc[q][r], m0);
-                    acc[q][r] = _mm512_mask3_fmadd_ps(w[r][1], x1, acc[q][r], m1);
-                    acc[q][r] = _mm512_mask3_fmadd_ps(w[r][2], x2, acc[q][r], m2);
-                }
-            }
+#undef T
+#undef F
+            __m512 acc[4][3] = {{a00, a01, a02}, {a10, a11, a12}, {a20, a21, a22}, {a30, a31, a32}};
             for (int q = 0; q < 4 && i0 + q < oh; q++) {
                 __m512 v = _mm512_add_ps(_mm512_add_ps(acc[q][0], acc[q][1]), acc[q][2]);
                 if (in_registers) v = activate512_direct(epilogue, v);
