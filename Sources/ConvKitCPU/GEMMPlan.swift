@@ -17,8 +17,8 @@ import ConvKitCore
 /// 2. a small map (pixels rounded up to NR ≤ 256, e.g. 7×7 or 14×14) → *shared packing*:
 ///    a first parallel phase packs the whole im2col of each `(n, g)` (`Q × P̄` floats,
 ///    bounded by 256 columns) into the calling thread's shared buffer, split by depth
-///    block; a second phase splits output channels into ranges of whole MR tiles, every
-///    task reading the one packed copy;
+///    block; a second phase splits output channels into one range of whole MR tiles per
+///    thread, every task reading the one packed copy;
 /// 3. otherwise → split pixels into ranges of ≥ 2 NR panels: each task packs only its own
 ///    columns and re-reads the weights, which stay in cache.
 struct GEMMPlan: Sendable {
@@ -53,8 +53,10 @@ struct GEMMPlan: Sendable {
         if threads > 1 && outer < 2 * threads {
             let perOuter = Self.ceil(threads * 4, outer)
             if panels * self.nr <= 256 && tiles >= 2 {
+                // One channel range per thread: every task streams the whole packed copy
+                // (up to Q·256 floats, beyond L2), so more ranges would re-read it from L3.
                 shared = true
-                channelTasks = min(tiles, perOuter)
+                channelTasks = min(tiles, Self.ceil(threads, outer))
             } else {
                 pixelTasks = max(1, min(perOuter, panels / 2))
                 if pixelTasks * outer < threads { channelTasks = min(tiles, Self.ceil(threads, pixelTasks * outer)) }
