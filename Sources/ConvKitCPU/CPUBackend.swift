@@ -2,19 +2,24 @@ import CConvKitKernels
 import ConvKitCore
 import Foundation
 
-/// ConvKit's multithreaded CPU convolution: packed implicit GEMM with an AVX2/FMA
-/// micro-kernel for dense layers, and a vectorised direct kernel for depthwise and
-/// small problems.
+/// ConvKit's multithreaded CPU convolution: packed implicit GEMM with an AVX-512 8×32
+/// micro-kernel (AVX2/FMA 6×16 or portable where AVX-512 is missing, chosen at run time)
+/// for dense layers, Winograd F(2×2, 3×3) for large 3×3 stride-1 layers, and a
+/// vectorised direct kernel for depthwise and tiny problems (see ``plannedAlgorithm(for:)``).
 ///
 /// The backend is a plain value: it holds no mutable state, so one instance may be
 /// shared by any number of threads calling ``execute(_:input:weights:bias:output:)`` at
-/// once. Each call allocates only bounded per-task workspace (a few hundred KB at most,
-/// none on the direct path) and splits its output into disjoint blocks for Dispatch's
-/// shared pool. Problems below ``inlineFLOPThreshold`` run entirely on the calling thread.
+/// once. Workspace is per thread and reused across calls (a thread-local buffer that
+/// grows to the largest bounded block it has needed: a few hundred KB for GEMM, `Q·256`
+/// floats for a small map's shared packing, `16·K·Cg` for Winograd's transformed
+/// weights), so after warm-up a call allocates nothing and takes no lock; none is used on
+/// the direct path. Output is split into disjoint blocks for Dispatch's shared pool.
+/// Problems below ``inlineFLOPThreshold`` run entirely on the calling thread.
 ///
-/// Results: with small-integer data every summation order is exact, so the output
+/// Results: `direct` and `gemm` are exact-order, so with small-integer data the output
 /// equals ``ReferenceBackend`` bit for bit; otherwise each element lies within
-/// ``Agreement/directTau(for:)`` of it.
+/// ``Agreement/directTau(for:)`` of it. `winograd` lies within ``winogradTau(for:)``;
+/// create the backend with `allowInexact: false` to keep `.auto` exact.
 ///
 /// Epilogue: `y = act(sum + bias)` is applied as the last reduction block is stored, so
 /// the output is written once. The piecewise-linear activations give exactly what
