@@ -59,6 +59,7 @@ import Testing
                         "winograd threads \(threads) \(testCase): worst ratio \(agreement.worstRatio) > τ \(tau)")
             }
         }
+        print("winograd grid: \(cases.count) random-float cases, worst ratio / τ = \(worst)")
         #expect(worst > 0)  // it really ran an inexact algorithm
     }
 
