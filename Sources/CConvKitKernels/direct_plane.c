@@ -146,12 +146,314 @@ CK_AVX2 static void plane_avx2(const ck_conv_plane *p, const float *input, const
         }
     }
 }
+
+#define CK_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma,bmi2")))
+
+CK_AVX512 static inline __m512 activate512_direct(const ck_epilogue *epilogue, __m512 x) {
+    const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+    switch (epilogue->code) {
+    case CK_ACT_RELU:
+        return _mm512_mask_blend_ps(nan, _mm512_max_ps(x, _mm512_setzero_ps()), x);
+    case CK_ACT_RELU6:
+    case CK_ACT_CLAMP: {
+        const __m512 low = _mm512_max_ps(x, _mm512_set1_ps(epilogue->lower));
+        return _mm512_mask_blend_ps(nan, _mm512_min_ps(_mm512_set1_ps(epilogue->upper), low), x);
+    }
+    case CK_ACT_LEAKY_RELU: {
+        const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ);
+        return _mm512_mask_blend_ps(keep, _mm512_mul_ps(_mm512_set1_ps(epilogue->alpha), x), x);
+    }
+    default:
+        return x;
+    }
+}
+
+// Zero border, any stride/dilation: every column (edges included) is vector code. Taps
+// in the padding are masked out of the FMA (not multiplied by zero), so an Inf weight
+// next to the border gives what the reference gives. Four 16-lane accumulators per
+// 64 output columns hide the FMA latency.
+enum { DW_MAX_S = 16 };
+CK_AVX512 static void plane_avx512(const ck_conv_plane *p, const float *input, const float *weights,
+                                   float *output, float initial, int accumulate, const ck_epilogue *epilogue) {
+    const int in_registers = ck_epilogue_in_registers(epilogue);
+    const int after_store = ck_epilogue_after_store(epilogue);
+    const int ow = p->output_width, width = p->input_width, S = p->kernel_width;
+    const int sw = p->stride_width, dw = p->dilation_width, pl = p->pad_left;
+    const __m512i ramp = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i ramp_sw = _mm512_mullo_epi32(ramp, _mm512_set1_epi32(sw));
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512 start = _mm512_set1_ps(initial);
+    for (int j0 = 0; j0 < ow; j0 += 64) {
+        // Lane masks of the four blocks: output lanes inside the row, and per tap column s
+        // the lanes whose input column is inside.
+        __mmask16 out_mask[4];
+        __mmask16 tap_mask[4][DW_MAX_S];
+        ptrdiff_t tap_offset[4][DW_MAX_S];
+        int blocks = 0;
+        for (int b = 0; b < 4; b++) {
+            const int j = j0 + 16 * b;
+            if (j >= ow) break;
+            blocks = b + 1;
+            const int live = ck_min(16, ow - j);
+            out_mask[b] = (__mmask16)(live >= 16 ? 0xFFFF : (1u << live) - 1);
+            const __m512i cols = _mm512_add_epi32(_mm512_set1_epi32(j * sw - pl), ramp_sw);
+            for (int s = 0; s < S; s++) {
+                const __m512i col = _mm512_add_epi32(cols, _mm512_set1_epi32(s * dw));
+                const __mmask16 inside = _mm512_cmpge_epi32_mask(col, _mm512_setzero_si512())
+                    & _mm512_cmplt_epi32_mask(col, _mm512_set1_epi32(width));
+                tap_mask[b][s] = inside & out_mask[b];
+                tap_offset[b][s] = (ptrdiff_t)j * sw - pl + s * dw;
+            }
+        }
+        for (int i = 0; i < p->output_height; i++) {
+            int first, last;
+            live_rows(p, i, &first, &last);
+            float *out = output + (ptrdiff_t)i * ow + j0;
+            __m512 acc[4];
+            for (int b = 0; b < 4; b++) {
+                acc[b] = accumulate && b < blocks ? _mm512_maskz_loadu_ps(out_mask[b], out + 16 * b) : start;
+            }
+            for (int r = first; r < last; r++) {
+                const float *line = input + (ptrdiff_t)tap_row(p, i, r) * width;
+                const float *w = weights + r * S;
+                for (int s = 0; s < S; s++) {
+                    const __m512 wv = _mm512_set1_ps(w[s]);
+                    for (int b = 0; b < blocks; b++) {
+                        const __mmask16 m = tap_mask[b][s];
+                        if (!m) continue;
+                        const float *at = line + tap_offset[b][s];
+                        __m512 x;
+                        if (sw == 1) {
+                            x = _mm512_maskz_loadu_ps(m, at);
+                        } else if (sw == 2) {
+                            const unsigned src = _pdep_u32(m, 0x55555555u);
+                            const __m512 lo = _mm512_maskz_loadu_ps((__mmask16)src, at);
+                            const __m512 hi = _mm512_maskz_loadu_ps((__mmask16)(src >> 16), at + 16);
+                            x = _mm512_permutex2var_ps(lo, even, hi);
+                        } else {
+                            x = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, ramp_sw, at, 4);
+                        }
+                        acc[b] = _mm512_mask3_fmadd_ps(wv, x, acc[b], m);
+                    }
+                }
+            }
+            for (int b = 0; b < blocks; b++) {
+                __m512 v = acc[b];
+                if (in_registers) v = activate512_direct(epilogue, v);
+                _mm512_mask_storeu_ps(out + 16 * b, out_mask[b], v);
+                if (after_store) ck_apply_epilogue(epilogue, out + 16 * b, ck_min(16, ow - j0 - 16 * b));
+            }
+        }
+    }
+}
+
+// Depthwise planes [first, last) of N·K (one input channel per group). The work of a
+// plane is a list of units (output row i, 16-column block b) taken four at a time, so
+// even a 7×7 map keeps four independent FMA chains; column masks are built once per call
+// and the stride is a compile-time constant of each unit loop.
+enum { DW_MAX_BLOCKS = 64 };
+typedef struct dw_masks {
+    int blocks;
+    __mmask16 out_mask[DW_MAX_BLOCKS];
+    __mmask16 tap_mask[DW_MAX_BLOCKS][DW_MAX_S];
+    int tap_offset[DW_MAX_BLOCKS][DW_MAX_S];
+} dw_masks;
+
+CK_AVX512 static void dw_build(const ck_conv_plane *p, dw_masks *mk) {
+    const int ow = p->output_width, width = p->input_width, S = p->kernel_width;
+    const int sw = p->stride_width, dw = p->dilation_width, pl = p->pad_left;
+    const __m512i ramp = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i ramp_sw = _mm512_mullo_epi32(ramp, _mm512_set1_epi32(sw));
+    mk->blocks = (ow + 15) / 16;
+    for (int b = 0; b < mk->blocks; b++) {
+        const int j = 16 * b;
+        const int live = ck_min(16, ow - j);
+        mk->out_mask[b] = (__mmask16)(live >= 16 ? 0xFFFF : (1u << live) - 1);
+        const __m512i cols = _mm512_add_epi32(_mm512_set1_epi32(j * sw - pl), ramp_sw);
+        for (int s = 0; s < S; s++) {
+            const __m512i col = _mm512_add_epi32(cols, _mm512_set1_epi32(s * dw));
+            const __mmask16 inside = _mm512_cmpge_epi32_mask(col, _mm512_setzero_si512())
+                & _mm512_cmplt_epi32_mask(col, _mm512_set1_epi32(width));
+            mk->tap_mask[b][s] = inside & mk->out_mask[b];
+            mk->tap_offset[b][s] = j * sw - pl + s * dw;
+        }
+    }
+}
+
+CK_AVX512 static inline __attribute__((always_inline)) __m512 dw_load(const int SW, const float *at, __mmask16 m) {
+    if (SW == 1) return _mm512_maskz_loadu_ps(m, at);
+    if (SW == 2) {
+        const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        const unsigned src = _pdep_u32(m, 0x55555555u);
+        return _mm512_permutex2var_ps(_mm512_maskz_loadu_ps((__mmask16)src, at), even,
+                                      _mm512_maskz_loadu_ps((__mmask16)(src >> 16), at + 16));
+    }
+    const __m512i ramp = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, _mm512_mullo_epi32(ramp, _mm512_set1_epi32(SW)), at, 4);
+}
+
+CK_AVX512 static inline __attribute__((always_inline)) void dw_plane(const ck_conv_plane *p, const dw_masks *mk,
+                                                                     const int SW, const float *input,
+                                                                     const float *weights, float *output, float initial,
+                                                                     const ck_epilogue *epilogue, int in_registers,
+                                                                     int after_store) {
+    const int ow = p->output_width, width = p->input_width, height = p->input_height;
+    const int R = p->kernel_height, S = p->kernel_width, nb = mk->blocks;
+    const int units = p->output_height * nb;
+    for (int u0 = 0; u0 < units; u0 += 4) {
+        const int nu = ck_min(4, units - u0);
+        int row[4], blk[4];
+        for (int u = 0; u < 4; u++) {
+            const int unit = u0 + ck_min(u, nu - 1);
+            row[u] = unit / nb;
+            blk[u] = unit % nb;
+        }
+        __m512 acc0 = _mm512_set1_ps(initial), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        for (int r = 0; r < R; r++) {
+            const float *line[4];
+            for (int u = 0; u < 4; u++) {
+                const int ih = row[u] * p->stride_height - p->pad_top + r * p->dilation_height;
+                line[u] = (u < nu && ih >= 0 && ih < height) ? input + (ptrdiff_t)ih * width : NULL;
+            }
+            const float *w = weights + r * S;
+            for (int s = 0; s < S; s++) {
+                const __m512 wv = _mm512_set1_ps(w[s]);
+#define DW_UNIT(u, acc)                                                                              \
+    if (line[u]) {                                                                                   \
+        const __mmask16 m = mk->tap_mask[blk[u]][s];                                                 \
+        acc = _mm512_mask3_fmadd_ps(wv, dw_load(SW, line[u] + mk->tap_offset[blk[u]][s], m), acc, m); \
+    }
+                DW_UNIT(0, acc0) DW_UNIT(1, acc1) DW_UNIT(2, acc2) DW_UNIT(3, acc3)
+#undef DW_UNIT
+            }
+        }
+        __m512 accs[4] = {acc0, acc1, acc2, acc3};
+        for (int u = 0; u < nu; u++) {
+            __m512 v = accs[u];
+            if (in_registers) v = activate512_direct(epilogue, v);
+            float *out = output + (ptrdiff_t)row[u] * ow + 16 * blk[u];
+            _mm512_mask_storeu_ps(out, mk->out_mask[blk[u]], v);
+            if (after_store) ck_apply_epilogue(epilogue, out, ck_min(16, ow - 16 * blk[u]));
+        }
+    }
+}
+
+// 3×3, undilated: four output rows × one 16-column block at a time, the nine weights in
+// registers, and each input row's three shifted vectors loaded once for every output row
+// of the quad it feeds (6 rows for stride 1, 9 for stride 2).
+CK_AVX512 static inline __attribute__((always_inline)) void dw3_plane(const ck_conv_plane *p, const dw_masks *mk,
+                                                                      const int SW, const int SH, const float *input,
+                                                                      const float *weights, float *output,
+                                                                      float initial, const ck_epilogue *epilogue,
+                                                                      int in_registers, int after_store) {
+    const int ow = p->output_width, oh = p->output_height, width = p->input_width, height = p->input_height;
+    const int pt = p->pad_top, nb = mk->blocks;
+    const __m512 w00 = _mm512_set1_ps(weights[0]), w01 = _mm512_set1_ps(weights[1]), w02 = _mm512_set1_ps(weights[2]);
+    const __m512 w10 = _mm512_set1_ps(weights[3]), w11 = _mm512_set1_ps(weights[4]), w12 = _mm512_set1_ps(weights[5]);
+    const __m512 w20 = _mm512_set1_ps(weights[6]), w21 = _mm512_set1_ps(weights[7]), w22 = _mm512_set1_ps(weights[8]);
+    const __m512 start = _mm512_set1_ps(initial);
+    for (int i0 = 0; i0 < oh; i0 += 4) {
+        for (int b = 0; b < nb; b++) {
+            const __mmask16 m0 = mk->tap_mask[b][0], m1 = mk->tap_mask[b][1], m2 = mk->tap_mask[b][2];
+            const int off = mk->tap_offset[b][0];
+            // aQR: output row i0 + Q, kernel row R: three short FMA chains per output
+            // instead of one of nine, all in registers (named, fully unrolled), so the
+            // quad is throughput- not latency-bound.
+            __m512 a00 = start, a01 = _mm512_setzero_ps(), a02 = a01, a10 = start, a11 = a01, a12 = a01;
+            __m512 a20 = start, a21 = a01, a22 = a01, a30 = start, a31 = a01, a32 = a01;
+            const int base = i0 * SH - pt;
+#define F(q, r)                                                          \
+    a##q##r = _mm512_mask3_fmadd_ps(w##r##0, x0, a##q##r, m0);           \
+    a##q##r = _mm512_mask3_fmadd_ps(w##r##1, x1, a##q##r, m1);           \
+    a##q##r = _mm512_mask3_fmadd_ps(w##r##2, x2, a##q##r, m2);
+#define T(t, stmts)                                                                                  \
+    {                                                                                                \
+        const int ih = base + (t);                                                                   \
+        if (ih >= 0 && ih < height) {                                                                \
+            const float *line = input + (ptrdiff_t)ih * width + off;                                 \
+            const __m512 x0 = dw_load(SW, line, m0), x1 = dw_load(SW, line + 1, m1),                 \
+                         x2 = dw_load(SW, line + 2, m2);                                             \
+            stmts                                                                                    \
+        }                                                                                            \
+    }
+            // Input row t feeds output q with kernel row r = t − q·SH.
+            if (SH == 1) {
+                T(0, F(0, 0)) T(1, F(0, 1) F(1, 0)) T(2, F(0, 2) F(1, 1) F(2, 0))
+                T(3, F(1, 2) F(2, 1) F(3, 0)) T(4, F(2, 2) F(3, 1)) T(5, F(3, 2))
+            } else {
+                T(0, F(0, 0)) T(1, F(0, 1)) T(2, F(0, 2) F(1, 0)) T(3, F(1, 1)) T(4, F(1, 2) F(2, 0))
+                T(5, F(2, 1)) T(6, F(2, 2) F(3, 0)) T(7, F(3, 1)) T(8, F(3, 2))
+            }
+#undef T
+#undef F
+            __m512 acc[4][3] = {{a00, a01, a02}, {a10, a11, a12}, {a20, a21, a22}, {a30, a31, a32}};
+            for (int q = 0; q < 4 && i0 + q < oh; q++) {
+                __m512 v = _mm512_add_ps(_mm512_add_ps(acc[q][0], acc[q][1]), acc[q][2]);
+                if (in_registers) v = activate512_direct(epilogue, v);
+                float *out = output + (ptrdiff_t)(i0 + q) * ow + 16 * b;
+                _mm512_mask_storeu_ps(out, mk->out_mask[b], v);
+                if (after_store) ck_apply_epilogue(epilogue, out, ck_min(16, ow - 16 * b));
+            }
+        }
+    }
+}
+
+CK_AVX512 static void depthwise_avx512(const ck_conv_plane *p, const float *input, const float *weights,
+                                       const float *bias, float *output, int input_channels, int output_channels,
+                                       int multiplier, ptrdiff_t first, ptrdiff_t last, const ck_epilogue *epilogue) {
+    dw_masks mk;
+    dw_build(p, &mk);
+    const int in_registers = ck_epilogue_in_registers(epilogue);
+    const int after_store = ck_epilogue_after_store(epilogue);
+    const ptrdiff_t in_plane = (ptrdiff_t)p->input_height * p->input_width;
+    const ptrdiff_t out_plane = (ptrdiff_t)p->output_height * p->output_width;
+    const int taps = p->kernel_height * p->kernel_width;
+    const int three = p->kernel_height == 3 && p->kernel_width == 3 && p->dilation_height == 1
+        && p->dilation_width == 1 && ((p->stride_width == 1 && p->stride_height == 1) || (p->stride_width == 2 && p->stride_height == 2));
+    for (ptrdiff_t index = first; index < last; index++) {
+        const ptrdiff_t n = index / output_channels;
+        const int k = (int)(index % output_channels);
+        const float *x = input + (n * input_channels + k / multiplier) * in_plane;
+        const float *w = weights + (ptrdiff_t)k * taps;
+        float *y = output + index * out_plane;
+        const float initial = bias ? bias[k] : 0.0f;
+        if (three) {
+            if (p->stride_width == 1) dw3_plane(p, &mk, 1, 1, x, w, y, initial, epilogue, in_registers, after_store);
+            else dw3_plane(p, &mk, 2, 2, x, w, y, initial, epilogue, in_registers, after_store);
+            continue;
+        }
+        if (p->stride_width == 1) dw_plane(p, &mk, 1, x, w, y, initial, epilogue, in_registers, after_store);
+        else if (p->stride_width == 2) dw_plane(p, &mk, 2, x, w, y, initial, epilogue, in_registers, after_store);
+        else dw_plane(p, &mk, p->stride_width, x, w, y, initial, epilogue, in_registers, after_store);
+    }
+}
 #endif
+
+int ck_depthwise_planes(const ck_conv_plane *plane, const float *input, const float *weights, const float *bias,
+                        float *output, int input_channels, int output_channels, int multiplier, ptrdiff_t first,
+                        ptrdiff_t last, const ck_epilogue *epilogue) {
+    if (epilogue && epilogue->code == CK_ACT_IDENTITY) epilogue = NULL;
+#if CK_X86
+    if (plane->border == CK_BORDER_ZEROS && plane->kernel_width <= DW_MAX_S
+        && plane->output_width <= 16 * DW_MAX_BLOCKS && ck_has_avx512()) {
+        depthwise_avx512(plane, input, weights, bias, output, input_channels, output_channels, multiplier, first, last,
+                         epilogue);
+        return 1;
+    }
+#endif
+    return 0;
+}
+
+int ck_has_avx512(void);
 
 void ck_direct_plane(const ck_conv_plane *plane, const float *input, const float *weights,
                      float *output, float initial, int accumulate, const ck_epilogue *epilogue) {
     if (epilogue && epilogue->code == CK_ACT_IDENTITY) epilogue = NULL;
 #if CK_X86
+    if (plane->border == CK_BORDER_ZEROS && plane->kernel_width <= DW_MAX_S && ck_has_avx512()) {
+        plane_avx512(plane, input, weights, output, initial, accumulate, epilogue);
+        return;
+    }
     if (ck_has_avx2_fma()) {
         plane_avx2(plane, input, weights, output, initial, accumulate, epilogue);
         return;

@@ -13,6 +13,13 @@
 #define CK_X86 0
 #endif
 
+// One register tile of the GEMM driver: `C = A·B (+ bias)` or `C += A·B`, then epilogue.
+// `a` rows are `lda` apart (read in place); `b` is an NR-column panel `kc` deep.
+typedef void (*ck_tile_fn)(int kc, const float *a, ptrdiff_t lda, const float *b, float *c, ptrdiff_t ldc,
+                           int rows, int columns, const float *bias, int accumulate, const ck_epilogue *epilogue);
+// The tile for this CPU, with its MR×NR shape.
+ck_tile_fn ck_select_tile(int *mr, int *nr);
+
 static inline int ck_min(int a, int b) { return a < b ? a : b; }
 static inline int ck_max(int a, int b) { return a > b ? a : b; }
 

@@ -1,18 +1,28 @@
 /// Which family of loops ``CPUBackend`` runs.
 ///
-///     case   | what runs                                        | good at
-///     auto   | the backend picks (see plannedAlgorithm(for:))   | —
-///     direct | direct loops, vectorised along output width      | depthwise, tiny problems
-///     gemm   | packed implicit GEMM, 6×16 register tiles        | dense layers
+///     case     | what runs                                         | good at
+///     auto     | the backend picks (see plannedAlgorithm(for:))    | —
+///     direct   | direct loops, vectorised along output width       | depthwise, tiny problems
+///     gemm     | packed implicit GEMM, 8×32 (AVX-512) / 6×16 tiles | dense layers, 1×1, strided
+///     winograd | Winograd F(2×2, 3×3) + 16 GEMMs                  | 3×3 stride 1, large maps
 ///
-/// Every case computes every valid geometry; forcing one only changes speed.
+/// Every case computes every valid geometry; forcing one only changes speed, except that
+/// `winograd` is inexact (see ``CPUBackend/winogradTau(for:)``) and runs only on 3×3,
+/// stride-1, undilated, zero-border geometries: forced on any other it runs `gemm`.
 public enum CPUAlgorithm: String, Sendable, CaseIterable {
     /// Let ``CPUBackend/plannedAlgorithm(for:)`` choose per problem.
     case auto
     /// Direct convolution: one pass per (output plane, input channel) with the taps in
     /// registers; no workspace.
     case direct
-    /// Implicit GEMM per group: weights packed into 6-row panels, im2col columns packed
-    /// on the fly into bounded 16-column panels, then an AVX2/FMA micro-kernel.
+    /// Implicit GEMM per group: weights read in place (no repacking), im2col columns
+    /// packed on the fly into bounded 32-column (AVX-512) or 16-column panels, then an
+    /// 8×32 AVX-512 or 6×16 AVX2/FMA micro-kernel. 1×1 layers (strided too) are a pure
+    /// GEMM on it: their "im2col" is a (strided) copy of input rows.
     case gemm
+    /// Winograd F(2×2, 3×3): input tiles transformed by `Bᵀ d B`, weights by `G g Gᵀ`, 16
+    /// channel-reduction GEMMs with the `gemm` register tile, output by `Aᵀ m A`. Not
+    /// exact-order: small-integer data is *not* reproduced bit for bit (the weight
+    /// transform halves); results lie within ``CPUBackend/winogradTau(for:)``.
+    case winograd
 }

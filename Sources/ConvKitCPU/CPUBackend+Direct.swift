@@ -26,6 +26,12 @@ extension CPUBackend {
             var plane = plane
             var epilogue = activation
             let first = planes * chunk / chunks, last = planes * (chunk + 1) / chunks
+            // Depthwise: one C call per chunk (AVX-512, zero border), masks built once.
+            if cg == 1, ck_depthwise_planes(&plane, buffers.input, buffers.weights, buffers.bias, buffers.output,
+                                            Int32(inputChannels), Int32(outputChannels), Int32(kg), first, last,
+                                            &epilogue) != 0 {
+                return
+            }
             for index in first..<last {
                 let n = index / outputChannels, k = index % outputChannels
                 let group = k / kg

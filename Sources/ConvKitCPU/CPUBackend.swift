@@ -2,19 +2,24 @@ import CConvKitKernels
 import ConvKitCore
 import Foundation
 
-/// ConvKit's multithreaded CPU convolution: packed implicit GEMM with an AVX2/FMA
-/// micro-kernel for dense layers, and a vectorised direct kernel for depthwise and
-/// small problems.
+/// ConvKit's multithreaded CPU convolution: packed implicit GEMM with an AVX-512 8×32
+/// micro-kernel (AVX2/FMA 6×16 or portable where AVX-512 is missing, chosen at run time)
+/// for dense layers, Winograd F(2×2, 3×3) for large 3×3 stride-1 layers, and a
+/// vectorised direct kernel for depthwise and tiny problems (see ``plannedAlgorithm(for:)``).
 ///
 /// The backend is a plain value: it holds no mutable state, so one instance may be
 /// shared by any number of threads calling ``execute(_:input:weights:bias:output:)`` at
-/// once. Each call allocates only bounded per-task workspace (a few hundred KB at most,
-/// none on the direct path) and splits its output into disjoint blocks for Dispatch's
-/// shared pool. Problems below ``inlineFLOPThreshold`` run entirely on the calling thread.
+/// once. Workspace is per thread and reused across calls (a thread-local buffer that
+/// grows to the largest bounded block it has needed: a few hundred KB for GEMM, `Q·256`
+/// floats for a small map's shared packing, `16·K·Cg` for Winograd's transformed
+/// weights), so after warm-up a call allocates nothing and takes no lock; none is used on
+/// the direct path. Output is split into disjoint blocks for Dispatch's shared pool.
+/// Problems below ``inlineFLOPThreshold`` run entirely on the calling thread.
 ///
-/// Results: with small-integer data every summation order is exact, so the output
+/// Results: `direct` and `gemm` are exact-order, so with small-integer data the output
 /// equals ``ReferenceBackend`` bit for bit; otherwise each element lies within
-/// ``Agreement/directTau(for:)`` of it.
+/// ``Agreement/directTau(for:)`` of it. `winograd` lies within ``winogradTau(for:)``;
+/// create the backend with `allowInexact: false` to keep `.auto` exact.
 ///
 /// Epilogue: `y = act(sum + bias)` is applied as the last reduction block is stored, so
 /// the output is written once. The piecewise-linear activations give exactly what
@@ -37,6 +42,10 @@ public struct CPUBackend: ConvolutionBackend {
     /// The algorithm requested at creation; ``CPUAlgorithm/auto`` defers to
     /// ``plannedAlgorithm(for:)``.
     public let algorithm: CPUAlgorithm
+    /// Whether ``CPUAlgorithm/auto`` may pick an inexact algorithm (``CPUAlgorithm/winograd``).
+    /// With `false`, every auto choice is exact-order, so small-integer data equals
+    /// ``ReferenceBackend`` bit for bit.
+    public let allowInexact: Bool
 
     /// Problems with fewer FLOPs than this run on the calling thread: waking the pool
     /// costs more than it saves below roughly half a MFLOP (~5 µs of work on one core).
@@ -53,9 +62,12 @@ public struct CPUBackend: ConvolutionBackend {
     ///   - threads: The most threads a call may use; `nil` means every active core. Values
     ///     below 1 are clamped to 1 (a thread count is a hint, not worth a trap or a throw).
     ///   - algorithm: The loops to run; ``CPUAlgorithm/auto`` picks per problem.
-    public init(threads: Int? = nil, algorithm: CPUAlgorithm = .auto) {
+    ///   - allowInexact: Whether `.auto` may choose ``CPUAlgorithm/winograd``; `false`
+    ///     keeps every auto choice exact-order. A forced `.winograd` ignores it.
+    public init(threads: Int? = nil, algorithm: CPUAlgorithm = .auto, allowInexact: Bool = true) {
         self.threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
         self.algorithm = algorithm
+        self.allowInexact = allowInexact
         self.device = HostCPU.device
     }
 
@@ -68,17 +80,74 @@ public struct CPUBackend: ConvolutionBackend {
     ///    → `direct`: a GEMM would run 1-row tiles;
     /// 2. fewer than ``directFLOPThreshold`` FLOPs → `direct`: packing costs more than it saves;
     /// 3. fewer than 3 output channels per group → `direct`: a 6-row tile would be mostly idle;
-    /// 4. otherwise → `gemm`.
+    /// 4. with `allowInexact`, a Winograd-eligible geometry (3×3, stride 1, no dilation,
+    ///    zero border) with at least ``winogradMinimumChannels`` input and output channels
+    ///    per group and at least ``winogradMinimumPixels`` output pixels per channel →
+    ///    `winograd`: the 2.25× fewer multiplies outweigh its transforms there;
+    /// 5. otherwise → `gemm` (1×1 layers, strided or not, are a pure GEMM on it).
+    ///
+    /// A forced `.winograd` on a geometry Winograd cannot run returns `.gemm`.
     public func plannedAlgorithm(for geometry: ConvolutionGeometry) -> CPUAlgorithm {
         switch algorithm {
         case .direct, .gemm:
             return algorithm
+        case .winograd:
+            return Self.winogradEligible(geometry) ? .winograd : .gemm
         case .auto:
             if geometry.inputChannelsPerGroup == 1 { return .direct }
             if geometry.flops < Self.directFLOPThreshold { return .direct }
             if geometry.outputChannelsPerGroup < 3 { return .direct }
+            if allowInexact, Self.winogradEligible(geometry),
+               geometry.inputChannelsPerGroup >= Self.winogradMinimumChannels,
+               geometry.outputChannelsPerGroup >= Self.winogradMinimumChannels,
+               geometry.output.height * geometry.output.width >= Self.winogradMinimumPixels {
+                return .winograd
+            }
             return .gemm
         }
+    }
+
+    /// Auto picks Winograd only with at least this many input and output channels per group.
+    public static let winogradMinimumChannels = 32
+    /// Auto picks Winograd only with at least this many output pixels per channel.
+    public static let winogradMinimumPixels = 28 * 28
+
+    /// Whether ``CPUAlgorithm/winograd`` can run `geometry`: a 3×3 filter, stride 1,
+    /// dilation 1 and zero border (any padding, groups, batch, activation).
+    public static func winogradEligible(_ geometry: ConvolutionGeometry) -> Bool {
+        geometry.kernel.height == 3 && geometry.kernel.width == 3 && geometry.stride.height == 1
+            && geometry.stride.width == 1 && geometry.dilation.height == 1 && geometry.dilation.width == 1
+            && geometry.border == .zeros
+    }
+
+    /// The error bound of ``CPUAlgorithm/winograd`` in the units of ``Agreement``:
+    /// `|y − ref| ≤ τ · ε · (Σ|x̂·w| + |b|)`, `ε = 2⁻²³`.
+    ///
+    /// Derivation (F(2×2, 3×3), Cg input channels per group). Each output is
+    /// `Aᵀ[Σ_c U_c ⊙ V_c]A + b` with `V = Bᵀ d B` (entries of Bᵀ in {0, ±1}: each element a
+    /// sum of 4 inputs, ≤ 3 roundings), `U = G g Gᵀ` (entries of G in {0, ±½, 1}: ≤ 4
+    /// roundings, the halvings exact), the product (1), the channel sum (Cg − 1), the
+    /// output transform (≤ 4 roundings: 3 in Aᵀ m, 3 in ·A, of which one path of 4) and
+    /// the bias (1). Standard forward analysis gives
+    /// `|y − ref| ≤ (Cg + 12)·ε · Aᵀ[Σ_c |U_c| ⊙ |V_c|]A` to first order, where `|·|` is
+    /// element-wise and the transforms are taken with absolute values. Unlike the direct
+    /// sum, this right side also holds cells of the 4×4 tile outside the output's 3×3
+    /// window (they cancel in exact arithmetic) and cross products `|d_i|·|g_j|`. When the
+    /// input and filter values are of comparable magnitude (the regime of real
+    /// activations and of the tests' uniform floats) the absolute Winograd form exceeds
+    /// `Σ|x̂·w|` by at most `(8/3)² ≈ 7.1` (per dimension: `|d₀g₀| + |d₂g₀| + (|d₁| + |d₂|)
+    /// (|g₀| + |g₁| + |g₂|)` against `3·|d||g|`), so
+    /// `τ = 4 · (64/9) · (Cg + 12)`, with a safety factor 4 for the spread of magnitudes.
+    /// It is not a worst-case bound for adversarial data (a huge value next to a window
+    /// of tiny ones can exceed it); use the exact algorithms (`allowInexact: false`) where
+    /// that matters.
+    public static func winogradTau(for geometry: ConvolutionGeometry) -> Double {
+        4 * (64.0 / 9.0) * Double(geometry.inputChannelsPerGroup + 12)
+    }
+
+    /// ``plannedAlgorithm(for:)``'s raw value, for benchmark tables.
+    public func algorithmName(for geometry: ConvolutionGeometry) -> String {
+        plannedAlgorithm(for: geometry).rawValue
     }
 
     /// Every valid geometry whose indices fit the kernels' 32-bit spatial arithmetic.
@@ -119,6 +188,8 @@ public struct CPUBackend: ConvolutionBackend {
             runDirect(geometry, buffers, loop)
         case .gemm:
             runGEMM(geometry, buffers, loop)
+        case .winograd:
+            runWinograd(geometry, buffers, loop)
         }
     }
 }

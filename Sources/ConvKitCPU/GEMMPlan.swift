@@ -1,25 +1,31 @@
 import CConvKitKernels
 import ConvKitCore
 
-/// How one implicit-GEMM convolution is cut into cache blocks and parallel tasks.
+/// How one implicit-GEMM convolution is cut into parallel tasks.
 ///
 /// Per image `n` and group `g` the problem is `C[Kg × P] = W[Kg × Q] · B[Q × P]`, with
 /// `P = OH·OW` output pixels and `Q = Cg·R·S` taps; `B` is the im2col matrix, never
-/// materialised. A task owns a rectangle of `C` (a range of output channels × a range
-/// of pixels of one `(n, g)`), so tasks write disjoint memory and need no locks.
+/// materialised beyond one bounded block per thread. A task owns a rectangle of `C` (a
+/// range of output channels × a range of pixels of one `(n, g)`), so tasks write
+/// disjoint memory and need no locks. Cache blocking inside a task is the C driver's
+/// (`ck_conv_gemm_block`: KC = 256 taps, NC = 384 pixels, MC = 128 channels).
+///
+/// Partition, chosen per shape so every core has work and a core lost to another
+/// process delays only a small task (about four tasks per thread, taken dynamically):
+/// 1. one thread, or at least `2·threads` images×groups → one task per `(n, g)` (no
+///    duplicated packing);
+/// 2. a small map (pixels rounded up to NR ≤ 256, e.g. 7×7 or 14×14) → *shared packing*:
+///    a first parallel phase packs the whole im2col of each `(n, g)` (`Q × P̄` floats,
+///    bounded by 256 columns) into the calling thread's shared buffer, split by depth
+///    block; a second phase splits output channels into one range of whole MR tiles per
+///    thread, every task reading the one packed copy;
+/// 3. otherwise → split pixels into ranges of ≥ 2 NR panels: each task packs only its own
+///    columns and re-reads the weights, which stay in cache.
 struct GEMMPlan: Sendable {
-    /// Rows of a register tile (output channels).
-    static let mr = Int(CK_GEMM_MR)
-    /// Columns of a register tile (output pixels).
-    static let nr = Int(CK_GEMM_NR)
-
-    /// Taps per packed block: a 16-column panel of this depth (16 KB) stays in L1.
-    let depthBlock: Int
-    /// Output channels per packed weight block: `channelBlock × depthBlock` floats stay in L2.
-    let channelBlock: Int
-    /// Pixels per packed im2col block.
-    let pixelBlock: Int
-
+    /// Rows of the register tile (output channels) on this CPU.
+    let mr: Int
+    /// Columns of the register tile (output pixels) on this CPU.
+    let nr: Int
     /// Output channels per task, a multiple of ``mr`` (except the last).
     let taskChannels: Int
     /// Pixels per task, a multiple of ``nr`` (except the last).
@@ -30,45 +36,40 @@ struct GEMMPlan: Sendable {
     let pixelTasks: Int
     /// `N · groups · channelTasks · pixelTasks`.
     let taskCount: Int
+    /// Whether the im2col of each `(n, g)` is packed once, in a first phase, and shared.
+    let sharedPacking: Bool
 
-    /// Plans `geometry` for up to `threads` threads.
-    ///
-    /// Aims at four tasks per thread so early finishers find work. Splitting pixels makes
-    /// each extra task repack its weights (`Kg·Q` floats); splitting channels makes it
-    /// repack its im2col columns (`Q·P` floats), so the cheaper cut is taken first.
-    init(_ geometry: ConvolutionGeometry, threads: Int,
-         depthBlock: Int = 256, channelBlock: Int = 96, pixelBlock: Int = 512) {
-        self.depthBlock = depthBlock
-        self.channelBlock = channelBlock
-        self.pixelBlock = pixelBlock
+    init(_ geometry: ConvolutionGeometry, threads: Int) {
+        var mr: Int32 = 0, nr: Int32 = 0
+        ck_gemm_shape(&mr, &nr)
+        self.mr = Int(mr)
+        self.nr = Int(nr)
         let pixels = geometry.output.height * geometry.output.width
         let channels = geometry.outputChannelsPerGroup
         let outer = geometry.output.batch * geometry.groups
-        let mostPixelTasks = Self.ceil(pixels, Self.nr), mostChannelTasks = Self.ceil(channels, Self.mr)
-        var pixelTasks = min(Self.ceil(pixels, pixelBlock), mostPixelTasks)
-        var channelTasks = 1
-        let wanted = threads > 1 ? threads * 4 : 1
-        while outer * pixelTasks * channelTasks < wanted {
-            let canSplitPixels = pixelTasks < mostPixelTasks, canSplitChannels = channelTasks < mostChannelTasks
-            if canSplitChannels && (channels >= pixels || !canSplitPixels) {
-                channelTasks += 1
-            } else if canSplitPixels {
-                pixelTasks += 1
+        let panels = Self.ceil(pixels, self.nr)
+        let tiles = Self.ceil(channels, self.mr)
+        var pixelTasks = 1, channelTasks = 1, shared = false
+        if threads > 1 && outer < 2 * threads {
+            let perOuter = Self.ceil(threads * 4, outer)
+            if panels * self.nr <= 256 && tiles >= 2 {
+                // One channel range per thread: every task streams the whole packed copy
+                // (up to Q·256 floats, beyond L2), so more ranges would re-read it from L3.
+                shared = true
+                channelTasks = min(tiles, Self.ceil(threads, outer))
             } else {
-                break
+                pixelTasks = max(1, min(perOuter, panels / 2))
+                if pixelTasks * outer < threads { channelTasks = min(tiles, Self.ceil(threads, pixelTasks * outer)) }
             }
         }
-        taskPixels = Self.ceil(Self.ceil(pixels, pixelTasks), Self.nr) * Self.nr
-        taskChannels = Self.ceil(Self.ceil(channels, channelTasks), Self.mr) * Self.mr
+        sharedPacking = shared
+        // Balanced ranges in whole panels / tiles.
+        taskPixels = Self.ceil(panels, pixelTasks) * self.nr
+        taskChannels = Self.ceil(tiles, channelTasks) * self.mr
         self.pixelTasks = Self.ceil(pixels, taskPixels)
         self.channelTasks = Self.ceil(channels, taskChannels)
         taskCount = outer * self.pixelTasks * self.channelTasks
     }
-
-    /// Floats of packed weights one task needs.
-    var weightWorkspace: Int { Self.ceil(min(channelBlock, taskChannels), Self.mr) * Self.mr * depthBlock }
-    /// Floats of packed im2col columns one task needs.
-    var columnWorkspace: Int { Self.ceil(min(pixelBlock, taskPixels), Self.nr) * Self.nr * depthBlock }
 
     static func ceil(_ a: Int, _ b: Int) -> Int { (a + b - 1) / b }
 }

@@ -22,6 +22,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "CPU threads (default: all cores).")
     var threads: Int?
 
+    @Option(help: "CPU algorithm: auto, direct, gemm or winograd (default auto; cpu device only).")
+    var algorithm: String = "auto"
+
     @Option(help: "Seconds of timed calls per shape, after warm-up.")
     var budget: Double = 0.5
 
@@ -50,6 +53,9 @@ struct BenchCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if CPUAlgorithm(rawValue: algorithm) == nil {
+            throw ValidationError("--algorithm must be one of \(CPUAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
         guard budget > 0, budget.isFinite else { throw ValidationError("--budget must be a positive number of seconds") }
         try validateProfile()
@@ -105,7 +111,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     private func chooseBackend() throws -> any ConvolutionBackend {
-        if device == .cpu { return CPUBackend(threads: threads) }
+        if device == .cpu { return CPUBackend(threads: threads, algorithm: CPUAlgorithm(rawValue: algorithm) ?? .auto) }
         return try ConvolutionDispatcher.shared.select(device).backend
     }
 

@@ -42,7 +42,8 @@ import Testing
                                                seed: UInt64(100 + index))
             let reference = testCase.reference().values
             for threads in [1, 2] {
-                let output = try testCase.run(CPUBackend(threads: threads, algorithm: algorithm))
+                // Exact-order only: `.auto` may otherwise pick Winograd for the first shape.
+                let output = try testCase.run(CPUBackend(threads: threads, algorithm: algorithm, allowInexact: false))
                 testCase.expectExact(output, reference, "\(algorithm) threads \(threads)")
             }
         }
@@ -61,7 +62,7 @@ import Testing
             let reference = testCase.reference()
             let tau = Agreement.directTau(for: testCase.geometry)
             for threads in [1, 2] {
-                let output = try testCase.run(CPUBackend(threads: threads, algorithm: algorithm))
+                let output = try testCase.run(CPUBackend(threads: threads, algorithm: algorithm, allowInexact: false))
                 let agreement = output.withUnsafeBufferPointer {
                     Agreement(output: $0, values: reference.values, magnitudes: reference.magnitudes)
                 }
@@ -94,9 +95,17 @@ import Testing
             .resolve(input: TensorShape(1, 144, 56, 56), weights: TensorShape(144, 1, 3, 3))
         let tiny = try Conv2DDescriptor().resolve(input: TensorShape(1, 1, 5, 5), weights: TensorShape(1, 1, 3, 3))
         let auto = CPUBackend()
-        #expect(auto.plannedAlgorithm(for: dense) == .gemm)
+        #expect(auto.plannedAlgorithm(for: dense) == .winograd)
+        #expect(CPUBackend(allowInexact: false).plannedAlgorithm(for: dense) == .gemm)
+        #expect(CPUBackend(allowInexact: false).plannedAlgorithm(for: depthwise) == .direct)
         #expect(auto.plannedAlgorithm(for: depthwise) == .direct)
         #expect(auto.plannedAlgorithm(for: tiny) == .direct)
+        let strided = try Conv2DDescriptor(stride: Size2D(2), padding: .same)
+            .resolve(input: TensorShape(1, 64, 56, 56), weights: TensorShape(64, 64, 3, 3))
+        let small = try Conv2DDescriptor(padding: .same).resolve(input: TensorShape(1, 256, 14, 14),
+                                                                 weights: TensorShape(256, 256, 3, 3))
+        #expect(auto.plannedAlgorithm(for: strided) == .gemm)
+        #expect(auto.plannedAlgorithm(for: small) == .gemm)
         for algorithm in [CPUAlgorithm.direct, .gemm] {
             for geometry in [dense, depthwise, tiny] {
                 #expect(CPUBackend(algorithm: algorithm).plannedAlgorithm(for: geometry) == algorithm)

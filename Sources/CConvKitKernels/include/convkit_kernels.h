@@ -88,6 +88,68 @@ void ck_pack_im2col(const ck_conv_plane *plane, const float *input, int q0, int 
 void ck_gemm_tile(int depth, const float *a, const float *b, float *c, ptrdiff_t ldc,
                   int rows, int columns, const float *bias, int accumulate, const ck_epilogue *epilogue);
 
+/// 1 when the AVX-512 (F, DQ, VL) bodies run on this CPU (and `CONVKIT_NO_AVX512` is unset), else 0.
+int ck_has_avx512(void);
+
+/// The register tile the blocked GEMM driver uses on this CPU: 8×32 with AVX-512,
+/// else 6×16 (AVX2+FMA or portable).
+void ck_gemm_shape(int *mr, int *nr);
+
+/// A buffer of at least `floats` floats (64-byte aligned) owned by the calling thread and
+/// reused by its later calls: worker threads keep one workspace for their lifetime, so the
+/// hot path never allocates after the first call. NULL when allocation fails.
+float *ck_thread_workspace(size_t floats);
+
+/// Floats of per-thread workspace `ck_conv_gemm_block` uses (bounded, shape independent).
+size_t ck_conv_gemm_workspace(void);
+
+/// Blocked implicit GEMM for one image and group: output channels `[k0, k1)` × pixels
+/// `[p0, p1)` of `C = W · im2col(input)`. `weights` is the group's first filter (rows
+/// `depth` apart, read in place); `output` the group's first output plane (`pixels` per
+/// channel); `bias` (or NULL) the group's first bias. Stores `bias + Σ` then `epilogue`.
+void ck_conv_gemm_block(const ck_conv_plane *plane, const float *input, const float *weights, ptrdiff_t depth,
+                        const float *bias, float *output, ptrdiff_t pixels, int k0, int k1, ptrdiff_t p0,
+                        ptrdiff_t p1, const ck_epilogue *epilogue);
+
+/// Winograd F(2×2, 3×3) weight transform `U_ξ = G g Gᵀ` of filters `[k0, k1)` of a group of
+/// `kg` filters × `cg` channels (3×3 each, `weights` = the group's first filter, KCRS) into
+/// `u[ξ][k][c]` (the group's 16·kg·cg floats).
+void ck_winograd_transform_weights(const float *weights, int kg, int cg, int k0, int k1, float *u);
+
+/// A second per-thread buffer (like `ck_thread_workspace`) for data one call shares with
+/// its workers, such as transformed weights; valid until the thread's next request.
+float *ck_thread_shared_buffer(size_t floats);
+
+/// Floats of per-thread workspace `ck_winograd_block` uses: about 16·TB·(cg + kg), TB = 2·NR tiles.
+size_t ck_winograd_workspace(int cg, int kg);
+
+/// Winograd F(2×2, 3×3) for output tiles `[t0, t1)` (row-major over ⌈OH/2⌉×⌈OW/2⌉) of one
+/// image and group: 3×3, stride 1, dilation 1, zero border only. `input` is the group's
+/// first channel, `u` its transformed weights, `output` its first output plane.
+void ck_winograd_block(const ck_conv_plane *plane, const float *input, int cg, const float *u, int kg,
+                       const float *bias, float *output, ptrdiff_t t0, ptrdiff_t t1, const ck_epilogue *epilogue);
+
+/// Depthwise direct convolution (one input channel per group, `multiplier` outputs per
+/// group) of output planes `[first, last)` in `N·K` order, bias and epilogue fused.
+/// Returns 0, computing nothing, when no fast body fits (then call `ck_direct_plane`).
+int ck_depthwise_planes(const ck_conv_plane *plane, const float *input, const float *weights, const float *bias,
+                        float *output, int input_channels, int output_channels, int multiplier, ptrdiff_t first,
+                        ptrdiff_t last, const ck_epilogue *epilogue);
+
+/// Taps per depth block of the GEMM driver (KC).
+int ck_conv_gemm_depth_block(void);
+
+/// Packs depth block `block` (taps `[block·KC, …)`) of the whole im2col matrix of one image
+/// and group (`pixels` columns) into `packed + block·KC·P̄`, `P̄` = pixels rounded up to NR:
+/// the layout `ck_conv_gemm_prepacked` reads. For small maps, packed once and shared.
+void ck_conv_gemm_pack(const ck_conv_plane *plane, const float *input, ptrdiff_t depth, ptrdiff_t pixels, int block,
+                       float *packed);
+
+/// `ck_conv_gemm_block` over every pixel of output channels `[k0, k1)`, reading the im2col
+/// matrix `ck_conv_gemm_pack` wrote (all depth blocks) instead of packing.
+void ck_conv_gemm_prepacked(const float *packed, const float *weights, ptrdiff_t depth, const float *bias,
+                            float *output, ptrdiff_t pixels, int k0, int k1, const ck_epilogue *epilogue);
+
 /// Direct convolution of one input plane with one `R×S` filter into one output plane.
 ///
 /// Overwrites `output` with `initial + Σ w·x̂` or, with `accumulate`, adds `Σ w·x̂` to it;

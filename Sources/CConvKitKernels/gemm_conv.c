@@ -1,0 +1,613 @@
+#include "internal.h"
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+// The blocked implicit-GEMM driver: one call computes a rectangle (output channels
+// [k0, k1) × pixels [p0, p1)) of one image and group, `C[Kg × P] = W[Kg × Q] · B[Q × P]`.
+//
+// Weights are read in place (row `k` of `W` is the filter of output channel k, `Q`
+// contiguous floats), broadcast one tap at a time by the micro-kernel: no weight packing,
+// so a layer whose weights outweigh its activations (7×7 maps, 2048 channels) reads them
+// once. `B` (im2col) is packed per (pixel block × depth block) into NR-column panels in a
+// per-thread workspace that lives as long as the thread, so a call allocates nothing.
+//
+// Loop nest (BLIS order): pixel block NC → depth block KC (pack B) → channel block MC →
+// NR panel (stays in L1) → MR rows (A streams from L2). The first depth block stores
+// `bias + partial`, later ones add, the last applies the epilogue in registers.
+
+// Tuned on the 2-vCPU Xeon (48 KB L1d, 2 MB L2): a 32×KC panel (32 KB) stays in L1, the
+// KC×NC packed block (128 KB), the MC×KC weight block (128 KB) and the MC×NC output block
+// (64 KB) in L2. NC = 384 ran 256-channel 56×56 layers 1.5× slower (L2 overflow).
+enum { KC = 256, NC = 128, MC = 128 };
+
+// ---------------------------------------------------------------- per-thread workspace
+
+static pthread_key_t workspace_key;
+static pthread_once_t workspace_once = PTHREAD_ONCE_INIT;
+static void workspace_free(void *p) { free(p); }
+static void workspace_init(void) { pthread_key_create(&workspace_key, workspace_free); }
+static _Thread_local float *workspace_ptr;
+static _Thread_local size_t workspace_floats;
+
+float *ck_thread_workspace(size_t floats) {
+    if (floats <= workspace_floats) return workspace_ptr;
+    pthread_once(&workspace_once, workspace_init);
+    free(workspace_ptr);
+    size_t bytes = ((floats * sizeof(float)) + 63) & ~(size_t)63;
+    workspace_ptr = aligned_alloc(64, bytes);
+    workspace_floats = workspace_ptr ? floats : 0;
+    pthread_setspecific(workspace_key, workspace_ptr);
+    return workspace_ptr;
+}
+
+static pthread_key_t shared_key;
+static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
+static void shared_init(void) { pthread_key_create(&shared_key, workspace_free); }
+static _Thread_local float *shared_ptr;
+static _Thread_local size_t shared_floats;
+
+float *ck_thread_shared_buffer(size_t floats) {
+    if (floats <= shared_floats) return shared_ptr;
+    pthread_once(&shared_once, shared_init);
+    free(shared_ptr);
+    size_t bytes = ((floats * sizeof(float)) + 63) & ~(size_t)63;
+    shared_ptr = aligned_alloc(64, bytes);
+    shared_floats = shared_ptr ? floats : 0;
+    pthread_setspecific(shared_key, shared_ptr);
+    return shared_ptr;
+}
+
+// ---------------------------------------------------------------- portable tile (6×16)
+
+typedef ck_tile_fn tile_fn;
+
+static void store_tile(const float *tile, int nr, float *c, ptrdiff_t ldc, int rows, int columns,
+                       const float *bias, int accumulate, const ck_epilogue *epilogue) {
+    for (int i = 0; i < rows; i++) {
+        float *row = c + (ptrdiff_t)i * ldc;
+        const float add = (!accumulate && bias) ? bias[i] : 0.0f;
+        for (int j = 0; j < columns; j++) {
+            row[j] = ck_activate(epilogue, accumulate ? row[j] + tile[i * nr + j] : tile[i * nr + j] + add);
+        }
+    }
+}
+
+static void tile_portable(int kc, const float *a, ptrdiff_t lda, const float *b, float *c, ptrdiff_t ldc,
+                          int rows, int columns, const float *bias, int accumulate, const ck_epilogue *epilogue) {
+    float acc[6 * 16];
+    memset(acc, 0, sizeof acc);
+    for (int p = 0; p < kc; p++) {
+        for (int i = 0; i < rows; i++) {
+            const float av = a[(ptrdiff_t)i * lda + p];
+            for (int j = 0; j < 16; j++) acc[i * 16 + j] += av * b[j];
+        }
+        b += 16;
+    }
+    store_tile(acc, 16, c, ldc, rows, columns, bias, accumulate, epilogue);
+}
+
+#if CK_X86
+// ---------------------------------------------------------------- AVX2 tile (6×16)
+
+#define ROW2(i, ptr)                                           \
+    do {                                                       \
+        const __m256 av = _mm256_broadcast_ss(ptr);            \
+        c##i##l = _mm256_fmadd_ps(av, bl, c##i##l);            \
+        c##i##h = _mm256_fmadd_ps(av, bh, c##i##h);            \
+    } while (0)
+
+#define STORE2(i)                                                                        \
+    do {                                                                                 \
+        float *row = c + (ptrdiff_t)(i) * ldc;                                           \
+        if (accumulate) {                                                                \
+            c##i##l = _mm256_add_ps(_mm256_loadu_ps(row), c##i##l);                      \
+            c##i##h = _mm256_add_ps(_mm256_loadu_ps(row + 8), c##i##h);                  \
+        } else if (bias) {                                                               \
+            const __m256 bv = _mm256_set1_ps(bias[i]);                                   \
+            c##i##l = _mm256_add_ps(c##i##l, bv);                                        \
+            c##i##h = _mm256_add_ps(c##i##h, bv);                                        \
+        }                                                                                \
+        if (in_registers) {                                                              \
+            c##i##l = ck_activate_avx2(epilogue, c##i##l);                               \
+            c##i##h = ck_activate_avx2(epilogue, c##i##h);                               \
+        }                                                                                \
+        _mm256_storeu_ps(row, c##i##l);                                                  \
+        _mm256_storeu_ps(row + 8, c##i##h);                                              \
+    } while (0)
+
+#define SPILL2(i)                                    \
+    do {                                             \
+        _mm256_storeu_ps(tile + (i) * 16, c##i##l);  \
+        _mm256_storeu_ps(tile + (i) * 16 + 8, c##i##h); \
+    } while (0)
+
+CK_AVX2 static void tile_avx2(int kc, const float *a, ptrdiff_t lda, const float *b, float *c, ptrdiff_t ldc,
+                              int rows, int columns, const float *bias, int accumulate,
+                              const ck_epilogue *epilogue) {
+    // Rows past `rows` repeat the last live row (never stored), so no read leaves W.
+    const float *a0 = a, *a1 = a + (ptrdiff_t)ck_min(1, rows - 1) * lda, *a2 = a + (ptrdiff_t)ck_min(2, rows - 1) * lda;
+    const float *a3 = a + (ptrdiff_t)ck_min(3, rows - 1) * lda, *a4 = a + (ptrdiff_t)ck_min(4, rows - 1) * lda;
+    const float *a5 = a + (ptrdiff_t)ck_min(5, rows - 1) * lda;
+    __m256 c0l = _mm256_setzero_ps(), c0h = _mm256_setzero_ps();
+    __m256 c1l = _mm256_setzero_ps(), c1h = _mm256_setzero_ps();
+    __m256 c2l = _mm256_setzero_ps(), c2h = _mm256_setzero_ps();
+    __m256 c3l = _mm256_setzero_ps(), c3h = _mm256_setzero_ps();
+    __m256 c4l = _mm256_setzero_ps(), c4h = _mm256_setzero_ps();
+    __m256 c5l = _mm256_setzero_ps(), c5h = _mm256_setzero_ps();
+    for (int p = 0; p < kc; p++) {
+        const __m256 bl = _mm256_loadu_ps(b);
+        const __m256 bh = _mm256_loadu_ps(b + 8);
+        ROW2(0, a0 + p); ROW2(1, a1 + p); ROW2(2, a2 + p); ROW2(3, a3 + p); ROW2(4, a4 + p); ROW2(5, a5 + p);
+        b += 16;
+    }
+    if (rows == 6 && columns == 16) {
+        const int in_registers = ck_epilogue_in_registers(epilogue);
+        STORE2(0); STORE2(1); STORE2(2); STORE2(3); STORE2(4); STORE2(5);
+        if (ck_epilogue_after_store(epilogue)) {
+            for (int i = 0; i < 6; i++) ck_apply_epilogue(epilogue, c + (ptrdiff_t)i * ldc, 16);
+        }
+    } else {
+        float tile[6 * 16];
+        SPILL2(0); SPILL2(1); SPILL2(2); SPILL2(3); SPILL2(4); SPILL2(5);
+        store_tile(tile, 16, c, ldc, rows, columns, bias, accumulate, epilogue);
+    }
+}
+
+// ---------------------------------------------------------------- AVX-512 tile (8×32)
+
+#define CK_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma,bmi2")))
+
+CK_AVX512 static inline __m512 activate512(const ck_epilogue *epilogue, __m512 x) {
+    const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+    switch (epilogue->code) {
+    case CK_ACT_RELU:
+        return _mm512_mask_blend_ps(nan, _mm512_max_ps(x, _mm512_setzero_ps()), x);
+    case CK_ACT_RELU6:
+    case CK_ACT_CLAMP: {
+        const __m512 low = _mm512_max_ps(x, _mm512_set1_ps(epilogue->lower));
+        return _mm512_mask_blend_ps(nan, _mm512_min_ps(_mm512_set1_ps(epilogue->upper), low), x);
+    }
+    case CK_ACT_LEAKY_RELU: {
+        const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ);
+        return _mm512_mask_blend_ps(keep, _mm512_mul_ps(_mm512_set1_ps(epilogue->alpha), x), x);
+    }
+    default:
+        return x;
+    }
+}
+
+#define ROW5(i, ptr)                                           \
+    do {                                                       \
+        const __m512 av = _mm512_set1_ps(*(ptr));              \
+        c##i##l = _mm512_fmadd_ps(av, bl, c##i##l);            \
+        c##i##h = _mm512_fmadd_ps(av, bh, c##i##h);            \
+    } while (0)
+
+#define STORE5(i)                                                                        \
+    do {                                                                                 \
+        if ((i) < rows) {                                                                \
+            float *row = c + (ptrdiff_t)(i) * ldc;                                       \
+            if (accumulate) {                                                            \
+                c##i##l = _mm512_add_ps(_mm512_maskz_loadu_ps(ml, row), c##i##l);        \
+                c##i##h = _mm512_add_ps(_mm512_maskz_loadu_ps(mh, row + 16), c##i##h);   \
+            } else if (bias) {                                                           \
+                const __m512 bv = _mm512_set1_ps(bias[i]);                               \
+                c##i##l = _mm512_add_ps(c##i##l, bv);                                    \
+                c##i##h = _mm512_add_ps(c##i##h, bv);                                    \
+            }                                                                            \
+            if (in_registers) {                                                          \
+                c##i##l = activate512(epilogue, c##i##l);                                \
+                c##i##h = activate512(epilogue, c##i##h);                                \
+            }                                                                            \
+            _mm512_mask_storeu_ps(row, ml, c##i##l);                                     \
+            _mm512_mask_storeu_ps(row + 16, mh, c##i##h);                                \
+            if (after_store) ck_apply_epilogue(epilogue, row, columns);                  \
+        }                                                                                \
+    } while (0)
+
+CK_AVX512 static void tile_avx512(int kc, const float *a, ptrdiff_t lda, const float *b, float *c, ptrdiff_t ldc,
+                                  int rows, int columns, const float *bias, int accumulate,
+                                  const ck_epilogue *epilogue) {
+    const float *a0 = a, *a1 = a + (ptrdiff_t)ck_min(1, rows - 1) * lda, *a2 = a + (ptrdiff_t)ck_min(2, rows - 1) * lda;
+    const float *a3 = a + (ptrdiff_t)ck_min(3, rows - 1) * lda, *a4 = a + (ptrdiff_t)ck_min(4, rows - 1) * lda;
+    const float *a5 = a + (ptrdiff_t)ck_min(5, rows - 1) * lda, *a6 = a + (ptrdiff_t)ck_min(6, rows - 1) * lda;
+    const float *a7 = a + (ptrdiff_t)ck_min(7, rows - 1) * lda;
+    __m512 c0l = _mm512_setzero_ps(), c0h = _mm512_setzero_ps();
+    __m512 c1l = _mm512_setzero_ps(), c1h = _mm512_setzero_ps();
+    __m512 c2l = _mm512_setzero_ps(), c2h = _mm512_setzero_ps();
+    __m512 c3l = _mm512_setzero_ps(), c3h = _mm512_setzero_ps();
+    __m512 c4l = _mm512_setzero_ps(), c4h = _mm512_setzero_ps();
+    __m512 c5l = _mm512_setzero_ps(), c5h = _mm512_setzero_ps();
+    __m512 c6l = _mm512_setzero_ps(), c6h = _mm512_setzero_ps();
+    __m512 c7l = _mm512_setzero_ps(), c7h = _mm512_setzero_ps();
+    for (int p = 0; p < kc; p++) {
+        const __m512 bl = _mm512_load_ps(b);
+        const __m512 bh = _mm512_load_ps(b + 16);
+        ROW5(0, a0 + p); ROW5(1, a1 + p); ROW5(2, a2 + p); ROW5(3, a3 + p);
+        ROW5(4, a4 + p); ROW5(5, a5 + p); ROW5(6, a6 + p); ROW5(7, a7 + p);
+        b += 32;
+    }
+    const __mmask16 ml = (__mmask16)(columns >= 16 ? 0xFFFF : (1u << columns) - 1);
+    const __mmask16 mh = (__mmask16)(columns >= 32 ? 0xFFFF : columns <= 16 ? 0 : (1u << (columns - 16)) - 1);
+    const int in_registers = ck_epilogue_in_registers(epilogue);
+    const int after_store = ck_epilogue_after_store(epilogue);
+    STORE5(0); STORE5(1); STORE5(2); STORE5(3); STORE5(4); STORE5(5); STORE5(6); STORE5(7);
+}
+
+// The per-tap run loop, for filters too large for the entry table.
+CK_AVX512 static void pack_runs_slow(const ck_conv_plane *p, const float *input, int q0, int depth, float *panel,
+                                     int run_count, const int *run_lane, const int *run_i, const int *run_j,
+                                     __m512i ramp_sw) {
+    const int height = p->input_height, width = p->input_width;
+    const int R = p->kernel_height, S = p->kernel_width;
+    const int sh = p->stride_height, sw = p->stride_width;
+    const ptrdiff_t plane = (ptrdiff_t)height * width;
+    int c = q0 / (R * S), r = q0 / S % R, s = q0 % S;
+    for (int t = 0; t < depth; t++) {
+        const float *channel = input + (ptrdiff_t)c * plane;
+        const int dr = r * p->dilation_height, ds = s * p->dilation_width;
+        __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
+        for (int k = 0; k < run_count; k++) {
+            const int ih = run_i[k] * sh - p->pad_top + dr;
+            if (ih < 0 || ih >= height) continue;
+            const int lane = run_lane[k], count = run_lane[k + 1] - lane;
+            const int col0 = run_j[k] * sw - p->pad_left + ds;
+            int from = lane, to = lane + count;
+            if (col0 < 0) from = lane + (-col0 + sw - 1) / sw;
+            const int last_ok = width - 1 - col0;
+            const int bound = last_ok < 0 ? lane - 1 : lane + last_ok / sw;
+            if (bound + 1 < to) to = bound + 1;
+            if (from >= to) continue;
+            const unsigned long long bits = ((to >= 64 ? ~0ull : (1ull << to) - 1)) & ~((1ull << from) - 1);
+            const __mmask16 ml = (__mmask16)(bits & 0xFFFF), mh = (__mmask16)(bits >> 16);
+            const float *base = channel + (ptrdiff_t)ih * width + col0 - (ptrdiff_t)lane * sw;
+            if (ml) lo = _mm512_mask_i32gather_ps(lo, ml, ramp_sw, base, 4);
+            if (mh) hi = _mm512_mask_i32gather_ps(hi, mh, ramp_sw, base + 16 * sw, 4);
+        }
+        _mm512_store_ps(panel + t * 32, lo);
+        _mm512_store_ps(panel + t * 32 + 16, hi);
+        if (++s == S) {
+            s = 0;
+            if (++r == R) {
+                r = 0;
+                c++;
+            }
+        }
+    }
+}
+
+// The same 8-row tile over the first 16 columns of a 32-column panel, for a panel's last
+// ≤ 16 live columns (14×14 maps: 196 = 6·32 + 4), at half the FMAs of the full tile.
+#define ROW16(i, ptr) c##i = _mm512_fmadd_ps(_mm512_set1_ps(*(ptr)), bl, c##i)
+#define STORE16(i)                                                                       \
+    do {                                                                                 \
+        if ((i) < rows) {                                                                \
+            float *row = c + (ptrdiff_t)(i) * ldc;                                       \
+            if (accumulate) c##i = _mm512_add_ps(_mm512_maskz_loadu_ps(ml, row), c##i);   \
+            else if (bias) c##i = _mm512_add_ps(c##i, _mm512_set1_ps(bias[i]));          \
+            if (in_registers) c##i = activate512(epilogue, c##i);                        \
+            _mm512_mask_storeu_ps(row, ml, c##i);                                        \
+            if (after_store) ck_apply_epilogue(epilogue, row, columns);                  \
+        }                                                                                \
+    } while (0)
+
+CK_AVX512 static void tile_avx512_16(int kc, const float *a, ptrdiff_t lda, const float *b, float *c, ptrdiff_t ldc,
+                                     int rows, int columns, const float *bias, int accumulate,
+                                     const ck_epilogue *epilogue) {
+    const float *a0 = a, *a1 = a + (ptrdiff_t)ck_min(1, rows - 1) * lda, *a2 = a + (ptrdiff_t)ck_min(2, rows - 1) * lda;
+    const float *a3 = a + (ptrdiff_t)ck_min(3, rows - 1) * lda, *a4 = a + (ptrdiff_t)ck_min(4, rows - 1) * lda;
+    const float *a5 = a + (ptrdiff_t)ck_min(5, rows - 1) * lda, *a6 = a + (ptrdiff_t)ck_min(6, rows - 1) * lda;
+    const float *a7 = a + (ptrdiff_t)ck_min(7, rows - 1) * lda;
+    __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+    for (int p = 0; p < kc; p++) {
+        const __m512 bl = _mm512_load_ps(b);
+        ROW16(0, a0 + p); ROW16(1, a1 + p); ROW16(2, a2 + p); ROW16(3, a3 + p);
+        ROW16(4, a4 + p); ROW16(5, a5 + p); ROW16(6, a6 + p); ROW16(7, a7 + p);
+        b += 32;
+    }
+    const __mmask16 ml = (__mmask16)(columns >= 16 ? 0xFFFF : (1u << columns) - 1);
+    const int in_registers = ck_epilogue_in_registers(epilogue);
+    const int after_store = ck_epilogue_after_store(epilogue);
+    STORE16(0); STORE16(1); STORE16(2); STORE16(3); STORE16(4); STORE16(5); STORE16(6); STORE16(7);
+}
+
+// Dispatches a 32-column-panel tile: the half tile when at most 16 columns are live.
+CK_AVX512 static void tile_avx512_any(int kc, const float *a, ptrdiff_t lda, const float *b, float *c, ptrdiff_t ldc,
+                                      int rows, int columns, const float *bias, int accumulate,
+                                      const ck_epilogue *epilogue) {
+    if (columns <= 16) tile_avx512_16(kc, a, lda, b, c, ldc, rows, columns, bias, accumulate, epilogue);
+    else tile_avx512(kc, a, lda, b, c, ldc, rows, columns, bias, accumulate, epilogue);
+}
+
+// Packs im2col rows [q0, q0 + depth) × pixels [p0, p0 + columns) into 32-column panels,
+// zero border only. Each (tap, output-row run) is one masked load (stride 1) or masked
+// gather (other strides): lanes whose input cell is padding are zero-masked, and masked
+// lanes never touch memory.
+CK_AVX512 static void pack32_avx512(const ck_conv_plane *p, const float *input, int q0, int depth,
+                                    ptrdiff_t p0, int columns, float *packed) {
+    const int height = p->input_height, width = p->input_width;
+    const int R = p->kernel_height, S = p->kernel_width, ow = p->output_width;
+    const int sh = p->stride_height, sw = p->stride_width;
+    const ptrdiff_t plane = (ptrdiff_t)height * width;
+    const __m512i ramp = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i ramp_sw = _mm512_mullo_epi32(ramp, _mm512_set1_epi32(sw));
+    // 1×1, stride 1, unpadded, full-width: the panel is a contiguous slice of each channel.
+    const int contiguous = R == 1 && S == 1 && sh == 1 && sw == 1 && p->pad_top == 0 && p->pad_left == 0 && ow == width
+        && p->output_height == height;
+    for (int start = 0; start < columns; start += 32) {
+        const int live = ck_min(32, columns - start);
+        float *panel = packed + (ptrdiff_t)start * depth;
+        const ptrdiff_t first = p0 + start;
+        if (contiguous) {
+            const __mmask16 ml = (__mmask16)(live >= 16 ? 0xFFFF : (1u << live) - 1);
+            const __mmask16 mh = (__mmask16)(live >= 32 ? 0xFFFF : live <= 16 ? 0 : (1u << (live - 16)) - 1);
+            for (int t = 0; t < depth; t++) {
+                const float *src = input + (ptrdiff_t)(q0 + t) * plane + first;
+                _mm512_store_ps(panel + t * 32, _mm512_maskz_loadu_ps(ml, src));
+                _mm512_store_ps(panel + t * 32 + 16, _mm512_maskz_loadu_ps(mh, src + 16));
+            }
+            continue;
+        }
+        // Runs of lanes sharing an output row.
+        int run_lane[33], run_count = 0, run_i[33], run_j[33];
+        {
+            int i = (int)(first / ow), j = (int)(first % ow);
+            for (int lane = 0; lane < live; i++, j = 0) {
+                const int length = ck_min(ow - j, live - lane);
+                run_lane[run_count] = lane;
+                run_i[run_count] = i;
+                run_j[run_count] = j;
+                run_count++;
+                lane += length;
+            }
+            run_lane[run_count] = live;
+        }
+        // One entry per (tap r·S+s, run) whose lanes are not all padding: the offset of
+        // the source of lane 0 within a channel and the lane mask. Built once per panel,
+        // reused by every channel of the depth block.
+        enum { MAX_ENTRIES = 640 };
+        if (run_count * R * S > MAX_ENTRIES) {
+            pack_runs_slow(p, input, q0, depth, panel, run_count, run_lane, run_i, run_j, ramp_sw);
+            continue;
+        }
+        ptrdiff_t offset[MAX_ENTRIES];
+        unsigned mask[MAX_ENTRIES];
+        int tap_first[MAX_ENTRIES / 1 + 1];  // entries of tap rs: [tap_first[rs], tap_first[rs + 1])
+        int entries = 0;
+        for (int r = 0; r < R; r++) {
+            for (int s = 0; s < S; s++) {
+                tap_first[r * S + s] = entries;
+                const int dr = r * p->dilation_height, ds = s * p->dilation_width;
+                for (int k = 0; k < run_count; k++) {
+                    const int ih = run_i[k] * sh - p->pad_top + dr;
+                    if (ih < 0 || ih >= height) continue;
+                    const int lane = run_lane[k], count = run_lane[k + 1] - lane;
+                    const int col0 = run_j[k] * sw - p->pad_left + ds;
+                    int from = lane, to = lane + count;
+                    if (col0 < 0) from = lane + (-col0 + sw - 1) / sw;
+                    const int last_ok = width - 1 - col0;
+                    const int bound = last_ok < 0 ? lane - 1 : lane + last_ok / sw;
+                    if (bound + 1 < to) to = bound + 1;
+                    if (from >= to) continue;
+                    mask[entries] = (unsigned)(((to >= 32 ? 0xFFFFFFFFull : (1ull << to) - 1)) & ~((1ull << from) - 1));
+                    offset[entries] = (ptrdiff_t)ih * width + col0 - (ptrdiff_t)lane * sw;
+                    entries++;
+                }
+            }
+        }
+        tap_first[R * S] = entries;
+        const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        int c = q0 / (R * S), rs = q0 % (R * S);
+        for (int t = 0; t < depth; t++) {
+            const float *channel = input + (ptrdiff_t)c * plane;
+            __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
+            const int e1 = tap_first[rs + 1];
+            if (sw == 1) {
+                for (int e = tap_first[rs]; e < e1; e++) {
+                    const float *base = channel + offset[e];
+                    lo = _mm512_mask_loadu_ps(lo, (__mmask16)mask[e], base);
+                    hi = _mm512_mask_loadu_ps(hi, (__mmask16)(mask[e] >> 16), base + 16);
+                }
+            } else if (sw == 2) {
+                // Lane L reads base[2L]: zero-masked loads of the even source cells, then
+                // a permute picks them; pdep spreads the lane mask onto even cells.
+                for (int e = tap_first[rs]; e < e1; e++) {
+                    const float *base = channel + offset[e];
+                    const unsigned m = mask[e];
+                    if (m & 0xFFFF) {
+                        const unsigned src = _pdep_u32(m & 0xFFFF, 0x55555555u);
+                        const __m512 a = _mm512_maskz_loadu_ps((__mmask16)src, base);
+                        const __m512 b = _mm512_maskz_loadu_ps((__mmask16)(src >> 16), base + 16);
+                        lo = _mm512_mask_mov_ps(lo, (__mmask16)m, _mm512_permutex2var_ps(a, even, b));
+                    }
+                    if (m >> 16) {
+                        const unsigned src = _pdep_u32(m >> 16, 0x55555555u);
+                        const __m512 a = _mm512_maskz_loadu_ps((__mmask16)src, base + 32);
+                        const __m512 b = _mm512_maskz_loadu_ps((__mmask16)(src >> 16), base + 48);
+                        hi = _mm512_mask_mov_ps(hi, (__mmask16)(m >> 16), _mm512_permutex2var_ps(a, even, b));
+                    }
+                }
+            } else {
+                for (int e = tap_first[rs]; e < e1; e++) {
+                    const float *base = channel + offset[e];
+                    const unsigned m = mask[e];
+                    if (m & 0xFFFF) lo = _mm512_mask_i32gather_ps(lo, (__mmask16)m, ramp_sw, base, 4);
+                    if (m >> 16) hi = _mm512_mask_i32gather_ps(hi, (__mmask16)(m >> 16), ramp_sw, base + 16 * sw, 4);
+                }
+            }
+            _mm512_store_ps(panel + t * 32, lo);
+            _mm512_store_ps(panel + t * 32 + 16, hi);
+            if (++rs == R * S) {
+                rs = 0;
+                c++;
+            }
+        }
+    }
+}
+
+// Scalar packing to 32-column panels for the other borders.
+static void pack32_generic(const ck_conv_plane *p, const float *input, int q0, int depth,
+                           ptrdiff_t p0, int columns, float *packed) {
+    // Two 16-column packs side by side would interleave wrongly; pack lane by lane.
+    const int height = p->input_height, width = p->input_width;
+    const int R = p->kernel_height, S = p->kernel_width, ow = p->output_width;
+    const ptrdiff_t plane = (ptrdiff_t)height * width;
+    for (int start = 0; start < columns; start += 32) {
+        const int live = ck_min(32, columns - start);
+        float *panel = packed + (ptrdiff_t)start * depth;
+        int c = q0 / (R * S), r = q0 / S % R, s = q0 % S;
+        for (int t = 0; t < depth; t++) {
+            const float *channel = input + (ptrdiff_t)c * plane;
+            float *dst = panel + t * 32;
+            for (int lane = 0; lane < 32; lane++) {
+                float v = 0.0f;
+                if (lane < live) {
+                    const ptrdiff_t pix = p0 + start + lane;
+                    const int i = (int)(pix / ow), j = (int)(pix % ow);
+                    const int ih = ck_border_index(i * p->stride_height - p->pad_top + r * p->dilation_height, height, p->border);
+                    const int iw = ck_border_index(j * p->stride_width - p->pad_left + s * p->dilation_width, width, p->border);
+                    if (ih >= 0 && iw >= 0) v = channel[(ptrdiff_t)ih * width + iw];
+                }
+                dst[lane] = v;
+            }
+            if (++s == S) {
+                s = 0;
+                if (++r == R) {
+                    r = 0;
+                    c++;
+                }
+            }
+        }
+    }
+}
+#endif
+
+int ck_has_avx512(void) {
+#if CK_X86
+    static int cached = -1;
+    if (cached < 0) {
+        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
+            && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("bmi2") && ck_has_avx2_fma();
+        if (getenv("CONVKIT_NO_AVX512")) cached = 0;
+    }
+    return cached;
+#else
+    return 0;
+#endif
+}
+
+void ck_gemm_shape(int *mr, int *nr) {
+    if (ck_has_avx512()) {
+        *mr = 8;
+        *nr = 32;
+    } else {
+        *mr = 6;
+        *nr = 16;
+    }
+}
+
+size_t ck_conv_gemm_workspace(void) { return (size_t)KC * NC; }
+
+ck_tile_fn ck_select_tile(int *mr, int *nr) {
+    ck_gemm_shape(mr, nr);
+#if CK_X86
+    if (*nr == 32) return tile_avx512_any;
+    if (ck_has_avx2_fma()) return tile_avx2;
+#endif
+    return tile_portable;
+}
+
+void ck_conv_gemm_block(const ck_conv_plane *plane, const float *input, const float *weights, ptrdiff_t depth,
+                        const float *bias, float *output, ptrdiff_t pixels, int k0, int k1, ptrdiff_t p0,
+                        ptrdiff_t p1, const ck_epilogue *epilogue) {
+    if (epilogue && epilogue->code == CK_ACT_IDENTITY) epilogue = NULL;
+    int mr, nr;
+    ck_gemm_shape(&mr, &nr);
+    tile_fn tile = tile_portable;
+    int wide = 0;
+#if CK_X86
+    if (nr == 32) {
+        tile = tile_avx512_any;
+        wide = 1;
+    } else if (ck_has_avx2_fma()) {
+        tile = tile_avx2;
+    }
+#endif
+    float *packed = ck_thread_workspace(ck_conv_gemm_workspace());
+    if (!packed) abort();
+    for (ptrdiff_t pc = p0; pc < p1; pc += NC) {
+        const int cols = (int)(p1 - pc < NC ? p1 - pc : NC);
+        for (ptrdiff_t q0 = 0; q0 < depth; q0 += KC) {
+            const int kc = (int)(depth - q0 < KC ? depth - q0 : KC);
+#if CK_X86
+            if (wide) {
+                if (plane->border == CK_BORDER_ZEROS) pack32_avx512(plane, input, (int)q0, kc, pc, cols, packed);
+                else pack32_generic(plane, input, (int)q0, kc, pc, cols, packed);
+            } else
+#endif
+                ck_pack_im2col(plane, input, (int)q0, kc, pc, cols, packed);
+            const int accumulate = q0 > 0;
+            const ck_epilogue *act = q0 + kc == depth ? epilogue : NULL;
+            for (int m0 = k0; m0 < k1; m0 += MC) {
+                const int m1 = ck_min(k1, m0 + MC);
+                for (int j = 0; j < cols; j += nr) {
+                    const float *panel = packed + (ptrdiff_t)j * kc;
+                    const int tc = ck_min(nr, cols - j);
+                    for (int k = m0; k < m1; k += mr) {
+                        tile(kc, weights + (ptrdiff_t)k * depth + q0, depth, panel, output + (ptrdiff_t)k * pixels + pc + j,
+                             pixels, ck_min(mr, m1 - k), tc, accumulate ? NULL : (bias ? bias + k : NULL), accumulate,
+                             act);
+                    }
+                }
+            }
+        }
+    }
+}
+
+int ck_conv_gemm_depth_block(void) { return KC; }
+
+void ck_conv_gemm_pack(const ck_conv_plane *plane, const float *input, ptrdiff_t depth, ptrdiff_t pixels, int block,
+                       float *packed) {
+    int mr, nr;
+    ck_gemm_shape(&mr, &nr);
+    const ptrdiff_t ppad = (pixels + nr - 1) / nr * nr;
+    const ptrdiff_t q0 = (ptrdiff_t)block * KC;
+    if (q0 >= depth) return;
+    const int kc = (int)(depth - q0 < KC ? depth - q0 : KC);
+    float *dst = packed + q0 * ppad;
+#if CK_X86
+    if (nr == 32) {
+        if (plane->border == CK_BORDER_ZEROS) pack32_avx512(plane, input, (int)q0, kc, 0, (int)pixels, dst);
+        else pack32_generic(plane, input, (int)q0, kc, 0, (int)pixels, dst);
+        return;
+    }
+#endif
+    ck_pack_im2col(plane, input, (int)q0, kc, 0, (int)pixels, dst);
+}
+
+void ck_conv_gemm_prepacked(const float *packed, const float *weights, ptrdiff_t depth, const float *bias,
+                            float *output, ptrdiff_t pixels, int k0, int k1, const ck_epilogue *epilogue) {
+    if (epilogue && epilogue->code == CK_ACT_IDENTITY) epilogue = NULL;
+    int mr, nr;
+    tile_fn tile = ck_select_tile(&mr, &nr);
+    const ptrdiff_t ppad = (pixels + nr - 1) / nr * nr;
+    const int cols = (int)pixels;
+    for (ptrdiff_t q0 = 0; q0 < depth; q0 += KC) {
+        const int kc = (int)(depth - q0 < KC ? depth - q0 : KC);
+        const float *block = packed + q0 * ppad;
+        const int accumulate = q0 > 0;
+        const ck_epilogue *act = q0 + kc == depth ? epilogue : NULL;
+        for (int m0 = k0; m0 < k1; m0 += MC) {
+            const int m1 = ck_min(k1, m0 + MC);
+            for (int j = 0; j < cols; j += nr) {
+                const float *panel = block + (ptrdiff_t)j * kc;
+                const int tc = ck_min(nr, cols - j);
+                for (int k = m0; k < m1; k += mr) {
+                    tile(kc, weights + (ptrdiff_t)k * depth + q0, depth, panel, output + (ptrdiff_t)k * pixels + j, pixels,
+                         ck_min(mr, m1 - k), tc, accumulate ? NULL : (bias ? bias + k : NULL), accumulate, act);
+                }
+            }
+        }
+    }
+}

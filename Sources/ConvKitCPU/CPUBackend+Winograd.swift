@@ -1,0 +1,60 @@
+import CConvKitKernels
+import ConvKitCore
+
+extension CPUBackend {
+    /// Winograd F(2×2, 3×3) per image and group (see ``CPUAlgorithm/winograd``).
+    ///
+    /// Two parallel phases: the weight transform `U = G g Gᵀ` (once per call, split over
+    /// filters, into `16·K·Cg` floats of the calling thread's reusable shared buffer, read
+    /// by every task: weights may change between calls, so nothing is cached), then the output tiles, split into
+    /// ranges of whole tile blocks; each task runs `ck_winograd_block`, whose bounded
+    /// workspace (`16·TB·(Cg + Kg)` floats) is per thread.
+    func runWinograd(_ geometry: ConvolutionGeometry, _ buffers: KernelBuffers, _ loop: ParallelLoop) {
+        let cg = geometry.inputChannelsPerGroup, kg = geometry.outputChannelsPerGroup
+        let channels = geometry.output.channels
+        // The calling thread's shared buffer: it blocks in this call until every task is
+        // done, and tasks (even those it runs itself) use the other per-thread workspace.
+        guard let transformed = ck_thread_shared_buffer(16 * channels * cg) else { fatalError("out of memory") }
+        let u = SendablePointer(transformed)
+        // Phase 1: transform the weights, a range of filters per task.
+        let perGroupChunks = loop.threads <= 1 ? 1 : max(1, min(kg / 8, GEMMPlan.ceil(loop.threads * 2, geometry.groups)))
+        loop.run(geometry.groups * perGroupChunks) { chunk in
+            let group = chunk / perGroupChunks, part = chunk % perGroupChunks
+            let k0 = kg * part / perGroupChunks, k1 = kg * (part + 1) / perGroupChunks
+            guard k1 > k0 else { return }
+            ck_winograd_transform_weights(buffers.weights + group * kg * cg * 9, Int32(kg), Int32(cg), Int32(k0),
+                                          Int32(k1), u.pointer + group * 16 * kg * cg)
+        }
+        // Phase 2: output tiles.
+        var mr: Int32 = 0, nr: Int32 = 0
+        ck_gemm_shape(&mr, &nr)
+        let block = 2 * Int(nr)
+        let tiles = ((geometry.output.height + 1) / 2) * ((geometry.output.width + 1) / 2)
+        let outer = geometry.output.batch * geometry.groups
+        let blocks = GEMMPlan.ceil(tiles, block)
+        let ranges = loop.threads <= 1 ? 1 : min(blocks, max(1, GEMMPlan.ceil(loop.threads * 3, outer)))
+        let blocksPerRange = GEMMPlan.ceil(blocks, ranges)
+        let plane = ck_conv_plane(geometry)
+        let activation = ck_epilogue(geometry.activation)
+        let inputPlane = geometry.input.height * geometry.input.width
+        let outputPlane = geometry.output.height * geometry.output.width
+        let rangeCount = GEMMPlan.ceil(blocks, blocksPerRange)
+        loop.run(outer * rangeCount) { task in
+            var plane = plane
+            var epilogue = activation
+            let image = task / rangeCount, range = task % rangeCount
+            let n = image / geometry.groups, group = image % geometry.groups
+            let t0 = range * blocksPerRange * block, t1 = min(tiles, (range + 1) * blocksPerRange * block)
+            let input = buffers.input + (n * geometry.input.channels + group * cg) * inputPlane
+            let output = buffers.output + (n * channels + group * kg) * outputPlane
+            ck_winograd_block(&plane, input, Int32(cg), u.pointer + group * 16 * kg * cg, Int32(kg),
+                              buffers.bias.map { $0 + group * kg }, output, t0, t1, &epilogue)
+        }
+    }
+}
+
+/// A raw pointer handed to worker tasks that write disjoint parts of it.
+struct SendablePointer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>
+    init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
+}
