@@ -145,6 +145,11 @@ public struct CPUBackend: ConvolutionBackend {
         4 * (64.0 / 9.0) * Double(geometry.inputChannelsPerGroup + 12)
     }
 
+    /// ``winogradTau(for:)`` when Winograd would run, else the exact-order bound.
+    public func errorBound(for geometry: ConvolutionGeometry) -> Double {
+        plannedAlgorithm(for: geometry) == .winograd ? Self.winogradTau(for: geometry) : Agreement.directTau(for: geometry)
+    }
+
     /// ``plannedAlgorithm(for:)``'s raw value, for benchmark tables.
     public func algorithmName(for geometry: ConvolutionGeometry) -> String {
         plannedAlgorithm(for: geometry).rawValue

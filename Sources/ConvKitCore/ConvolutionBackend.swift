@@ -21,6 +21,9 @@ public protocol ConvolutionBackend: Sendable {
     /// The name of the algorithm or kernel that would run `geometry` (`"gemm"`,
     /// `"depthwise"`, `"conv2d_tiled"`), as benchmarks report it.
     func algorithmName(for geometry: ConvolutionGeometry) -> String
+    /// The `τ` of `semantics.md` the algorithm that would run `geometry` guarantees:
+    /// `|y − ref| ≤ τ · ε · (Σ|x̂·w| + |b|)` per element.
+    func errorBound(for geometry: ConvolutionGeometry) -> Double
     /// Computes the convolution into `output`.
     ///
     /// - Parameters:
@@ -55,6 +58,9 @@ public protocol ConvolutionBackend: Sendable {
 extension ConvolutionBackend {
     /// `"direct"`: a backend with a single algorithm need not say more.
     public func algorithmName(for geometry: ConvolutionGeometry) -> String { "direct" }
+
+    /// ``Agreement/directTau(for:)``: the bound of an exact-order float32 sum.
+    public func errorBound(for geometry: ConvolutionGeometry) -> Double { Agreement.directTau(for: geometry) }
 
     /// Convolves caller-owned buffers, checking their sizes against `geometry`.
     ///

@@ -25,13 +25,22 @@ public enum CrossCheck {
     ///   - cases: The problems.
     ///   - backends: The backends to check.
     ///   - kind: Small integers (must be bit-exact) or random floats (must hold `tau`).
-    ///   - tau: The bound for random floats, per geometry; defaults to
-    ///     ``Agreement/directTau(for:)``.
+    ///   - tau: The bound for random floats, per backend and geometry; defaults to the
+    ///     backend's own ``ConvolutionBackend/errorBound(for:)``.
     /// - Returns: One summary per backend, in the order given.
     public static func run(_ cases: [CrossCheckCase], on backends: [any ConvolutionBackend],
                            data kind: CrossCheckCase.DataKind,
-                           tau: (ConvolutionGeometry) -> Double = Agreement.directTau(for:)) -> [Summary] {
-        var summaries = backends.map { Summary(backend: $0.name) }
+                           tau: ((any ConvolutionBackend, ConvolutionGeometry) -> Double)? = nil) -> [Summary] {
+        run(cases, on: backends.map { ($0.name, $0) }, data: kind, tau: tau)
+    }
+
+    /// As ``run(_:on:data:tau:)``, with a label per backend (`"cpu:gemm"`), so several
+    /// configurations of one backend can be told apart in the summaries.
+    public static func run(_ cases: [CrossCheckCase], on labelled: [(label: String, backend: any ConvolutionBackend)],
+                           data kind: CrossCheckCase.DataKind,
+                           tau: ((any ConvolutionBackend, ConvolutionGeometry) -> Double)? = nil) -> [Summary] {
+        let backends = labelled.map(\.backend)
+        var summaries = labelled.map { Summary(backend: $0.label) }
         for testCase in cases {
             let (input, weights, bias) = testCase.data(kind)
             // The grid only holds cases that resolve.
@@ -51,7 +60,8 @@ public enum CrossCheck {
                     }
                     summaries[index].worstRatio = max(summaries[index].worstRatio, agreement.worstRatio)
                     if agreement.isExact { summaries[index].exactCases += 1 }
-                    let ok = kind == .smallIntegers ? agreement.isExact : agreement.holds(tau: tau(geometry))
+                    let bound = tau?(backend, geometry) ?? backend.errorBound(for: geometry)
+                    let ok = kind == .smallIntegers ? agreement.isExact : agreement.holds(tau: bound)
                     if !ok {
                         let at = agreement.worstIndex
                         summaries[index].failures.append((testCase,

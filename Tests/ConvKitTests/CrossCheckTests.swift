@@ -3,15 +3,36 @@ import Foundation
 import Testing
 import _ConvKitTestSupport
 
-/// The cross-check matrix: every backend the dispatcher found, against the reference.
+/// The cross-check matrix: every backend the dispatcher found, and every CPU algorithm,
+/// against the reference.
 @Suite("Cross-check matrix")
 struct CrossCheckTests {
     static let long = ProcessInfo.processInfo.environment["CONVKIT_LONG_TESTS"] == "1"
     static let cases = CrossCheckGrid.cases(variants: long ? 10 : 1)
 
-    /// Every backend under test, by name: the dispatcher's (minus the oracle itself).
-    static let backends: [String: any ConvolutionBackend] = Dictionary(
-        uniqueKeysWithValues: ConvolutionDispatcher.shared.backends.filter { $0.name != "reference" }.map { ($0.name, $0) })
+    /// The dispatcher's backends (minus the oracle itself), with the CPU made exact-only:
+    /// small-integer data must match bit for bit, which Winograd does not promise.
+    static let exactBackends: [String: any ConvolutionBackend] = {
+        var backends = [String: any ConvolutionBackend]()
+        for backend in ConvolutionDispatcher.shared.backends where backend.name != "reference" {
+            backends[backend.name] = backend
+        }
+        backends["cpu"] = CPUBackend(allowInexact: false)
+        backends["cpu:direct"] = CPUBackend(algorithm: .direct)
+        backends["cpu:gemm"] = CPUBackend(algorithm: .gemm)
+        return backends
+    }()
+
+    /// For random floats: the dispatcher's own backends as they are (auto may pick
+    /// Winograd), and Winograd forced, each held to its documented τ.
+    static let boundedBackends: [String: any ConvolutionBackend] = {
+        var backends = [String: any ConvolutionBackend]()
+        for backend in ConvolutionDispatcher.shared.backends where backend.name != "reference" {
+            backends[backend.name] = backend
+        }
+        backends["cpu:winograd"] = CPUBackend(algorithm: .winograd)
+        return backends
+    }()
 
     @Test("an OpenCL device is present (required when CI=true)")
     func openCLPresent() {
@@ -24,10 +45,10 @@ struct CrossCheckTests {
         }
     }
 
-    @Test("small-integer data: every backend equals the reference bit for bit", arguments: backends.keys.sorted())
+    @Test("small-integer data: every exact backend equals the reference bit for bit", arguments: exactBackends.keys.sorted())
     func exact(_ name: String) throws {
-        let backend = try #require(Self.backends[name])
-        let summary = CrossCheck.run(Self.cases, on: [backend], data: .smallIntegers)[0]
+        let backend = try #require(Self.exactBackends[name])
+        let summary = CrossCheck.run(Self.cases, on: [(name, backend)], data: .smallIntegers)[0]
         print("cross-check \(name): \(summary.cases) small-integer cases, \(summary.exactCases) exact")
         #expect(summary.cases == Self.cases.count)
         for failure in summary.failures.prefix(10) {
@@ -35,14 +56,28 @@ struct CrossCheckTests {
         }
     }
 
-    @Test("random floats: every backend within its τ bound", arguments: backends.keys.sorted())
+    @Test("random floats: every backend within its τ bound", arguments: boundedBackends.keys.sorted())
     func bounded(_ name: String) throws {
-        let backend = try #require(Self.backends[name])
+        let backend = try #require(Self.boundedBackends[name])
         let sample = Self.cases.enumerated().filter { $0.offset % 4 == 0 }.map(\.element)
-        let summary = CrossCheck.run(sample, on: [backend], data: .randomFloats)[0]
+        let summary = CrossCheck.run(sample, on: [(name, backend)], data: .randomFloats)[0]
         print("cross-check \(name): \(summary.cases) random-float cases, worst ratio \(summary.worstRatio)")
         for failure in summary.failures.prefix(10) {
             Issue.record("\(name) \(failure.case): \(failure.reason)")
         }
+    }
+
+    @Test("Winograd on layer-sized problems holds its τ, and auto picks it only when allowed")
+    func winogradLayers() throws {
+        let problem = TensorShape(1, 32, 28, 28)
+        let geometry = try Conv2DDescriptor(padding: .same).resolve(input: problem, weights: TensorShape(32, 32, 3, 3))
+        #expect(CPUBackend().plannedAlgorithm(for: geometry) == .winograd)
+        #expect(CPUBackend(allowInexact: false).plannedAlgorithm(for: geometry) != .winograd)
+        let layer = CrossCheckCase(input: problem, weights: TensorShape(32, 32, 3, 3),
+                                   descriptor: Conv2DDescriptor(padding: .same), hasBias: true, seed: 99)
+        let summary = CrossCheck.run([layer], on: [("cpu", CPUBackend())], data: .randomFloats)[0]
+        #expect(summary.passed, "worst ratio \(summary.worstRatio) vs τ \(CPUBackend.winogradTau(for: geometry))")
+        let exact = CrossCheck.run([layer], on: [("cpu", CPUBackend(allowInexact: false))], data: .smallIntegers)[0]
+        #expect(exact.passed)
     }
 }
