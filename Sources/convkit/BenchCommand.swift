@@ -7,14 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmark convolution layers (benchdnn descriptors or built-in suites).")
 
-    @Option(help: "A benchdnn descriptor, e.g. mb1ic64ih56oc64oh56kh3ph1 (repeatable).")
-    var shape: [String] = []
-
-    @Option(help: "A file of benchdnn descriptors, one per line; '#' starts a comment.")
-    var shapes: String?
-
-    @Option(help: "A built-in layer set: resnet50, vgg16, mobilenetv2, tiny.")
-    var suite: LayerSuite?
+    @OptionGroup var selection: ProblemSelection
 
     @Option(help: "cpu, opencl, opencl:N, ... (default cpu).", transform: Arguments.device)
     var device: DeviceRequest = .cpu
@@ -23,7 +16,7 @@ struct BenchCommand: ParsableCommand {
     var threads: Int?
 
     @Option(help: "CPU algorithm: auto, direct, gemm or winograd (default auto; cpu device only).")
-    var algorithm: String = "auto"
+    var algorithm: CPUAlgorithm = .auto
 
     @Option(help: "Seconds of timed calls per shape, after warm-up.")
     var budget: Double = 0.5
@@ -53,16 +46,14 @@ struct BenchCommand: ParsableCommand {
     }
 
     func validate() throws {
-        if CPUAlgorithm(rawValue: algorithm) == nil {
-            throw ValidationError("--algorithm must be one of \(CPUAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
+        if algorithm != .auto, device != .cpu { throw ValidationError("--algorithm applies to --device cpu only") }
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
         guard budget > 0, budget.isFinite else { throw ValidationError("--budget must be a positive number of seconds") }
         try validateProfile()
     }
 
     func run() throws {
-        let problems = try loadProblems()
+        let problems = try selection.problems()
         guard !problems.isEmpty else { throw ValidationError("nothing to benchmark: give --shape, --shapes or --suite") }
         let backend = try chooseBackend()
         let interactive = isatty(STDERR_FILENO) != 0
@@ -88,30 +79,13 @@ struct BenchCommand: ParsableCommand {
             do {
                 try encoder.encode(results).write(to: URL(fileURLWithPath: json), options: .atomic)
             } catch {
-                throw NPYError.writeFailed(path: json, reason: "\(error)")
+                throw CLIError.unwritable(path: json, reason: error.localizedDescription)
             }
         }
-    }
-
-    private func loadProblems() throws -> [BenchDNNProblem] {
-        var problems = try shape.map(BenchDNNProblem.init(parsing:))
-        if let shapes {
-            let text: String
-            do { text = try String(contentsOfFile: shapes, encoding: .utf8) } catch {
-                throw NPYError.unreadable(path: shapes, reason: "\(error.localizedDescription)")
-            }
-            for line in text.split(whereSeparator: \.isNewline) {
-                let body = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-                if body.allSatisfy(\.isWhitespace) { continue }
-                problems.append(try BenchDNNProblem(parsing: String(body)))
-            }
-        }
-        if let suite { problems += suite.layers.map { $0.problem } }
-        return problems
     }
 
     private func chooseBackend() throws -> any ConvolutionBackend {
-        if device == .cpu { return CPUBackend(threads: threads, algorithm: CPUAlgorithm(rawValue: algorithm) ?? .auto) }
+        if device == .cpu { return CPUBackend(threads: threads, algorithm: algorithm) }
         return try ConvolutionDispatcher.shared.select(device).backend
     }
 
@@ -153,4 +127,3 @@ struct BenchCommand: ParsableCommand {
     }
 }
 
-extension LayerSuite: ExpressibleByArgument {}

@@ -18,27 +18,32 @@ struct ConvCommand: ParsableCommand {
 
     @OptionGroup var options: ConvolutionOptions
 
-    @Option(help: "auto, cpu, reference, opencl, opencl:N or opencl:NAME.", transform: Arguments.device)
-    var device: DeviceRequest?
+    @Option(help: "CPU algorithm: auto, direct, gemm or winograd (default auto; runs on the cpu backend).")
+    var algorithm: CPUAlgorithm = .auto
 
-    @Flag(help: "Print which backend ran and why.")
-    var explain = false
+    @OptionGroup var destination: RunOptions
 
-    @Option(help: "Where to write the output .npy (written atomically).")
-    var output: String
+    func validate() throws {
+        if algorithm != .auto, let device = destination.device, device != .cpu {
+            throw ValidationError("--algorithm applies to the cpu backend; drop --device \(device) or use --device cpu")
+        }
+    }
 
     func run() throws {
         let x = try NPYArray(contentsOf: input).tensor(path: input, role: "input (N, C, H, W)")
         let w = try NPYArray(contentsOf: weights).tensor(path: weights, role: "weights (K, C/groups, R, S)")
         let b = try bias.map { try NPYArray(contentsOf: $0).vector(path: $0) }
-        let dispatcher = ConvolutionDispatcher.shared
         let start = DispatchTime.now().uptimeNanoseconds
-        let (y, selection) = try dispatcher.convolve(x, weights: w, bias: b, descriptor: options.descriptor, device: device)
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-        try NPYArray(y).write(to: output)
-        if explain {
-            print("device: \(selection)")
+        if algorithm != .auto {
+            let cpu = CPUBackend(algorithm: algorithm)
+            let y = try cpu.convolve(x, weights: w, bias: b, descriptor: options.descriptor)
+            let geometry = try options.descriptor.resolve(input: x.shape, weights: w.shape, biasCount: b?.count)
+            try destination.finish(y, BackendSelection(backend: cpu, reason: "--algorithm \(algorithm) ran \(cpu.algorithmName(for: geometry))"),
+                           startedAt: start)
+            return
         }
-        print("wrote \(output): \(y.shape) on \(selection.backend.name) in \(String(format: "%.3f", elapsed)) ms")
+        let (y, selection) = try ConvolutionDispatcher.shared.convolve(x, weights: w, bias: b, descriptor: options.descriptor,
+                                                                       device: destination.device)
+        try destination.finish(y, selection, startedAt: start)
     }
 }

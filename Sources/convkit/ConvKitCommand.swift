@@ -30,6 +30,7 @@ struct ConvKitCommand: ParsableCommand {
             // Caller mistakes get one line; a device failure keeps its build log, which names
             // the kernel file and line.
             let userMessage = (error as? ConvolutionError)?.description ?? (error as? NPYError)?.description
+                ?? (error as? CLIError)?.description
             let message = userMessage ?? (error as? DispatchError)?.description ?? message(for: error)
             let text = userMessage != nil || code == .validationFailure
                 ? (message.split(separator: "\n").first.map(String.init) ?? message) : message

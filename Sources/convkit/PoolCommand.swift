@@ -35,14 +35,7 @@ struct PoolCommand: ParsableCommand {
     @Flag(help: "Pool each whole map to 1×1 (globalMax / globalAverage).")
     var global = false
 
-    @Option(help: "auto, cpu, reference, opencl, opencl:N or opencl:NAME.", transform: Arguments.device)
-    var device: DeviceRequest?
-
-    @Flag(help: "Print which backend ran and why.")
-    var explain = false
-
-    @Option(help: "Where to write the output .npy (written atomically).")
-    var output: String
+    @OptionGroup var destination: RunOptions
 
     func validate() throws {
         if global, kernel != nil { throw ValidationError("--global takes no --kernel") }
@@ -58,10 +51,9 @@ struct PoolCommand: ParsableCommand {
         } else {
             descriptor.countIncludePad = countIncludePad
         }
-        let (y, selection) = try ConvolutionDispatcher.shared.pool(x, descriptor: descriptor, device: device)
-        try NPYArray(y).write(to: output)
-        if explain { print("device: \(selection)") }
-        print("wrote \(output): \(y.shape) on \(selection.backend.name)")
+        let start = DispatchTime.now().uptimeNanoseconds
+        let (y, selection) = try ConvolutionDispatcher.shared.pool(x, descriptor: descriptor, device: destination.device)
+        try destination.finish(y, selection, startedAt: start)
     }
 }
 

@@ -9,14 +9,7 @@ struct TuneCommand: ParsableCommand {
         commandName: "tune",
         abstract: "Autotune the OpenCL kernels per shape class; winners go to the tuning database in the cache directory.")
 
-    @Option(help: "A benchdnn descriptor, e.g. mb1ic64ih56oc64oh56kh3ph1 (repeatable).")
-    var shape: [String] = []
-
-    @Option(help: "A file of benchdnn descriptors, one per line; '#' starts a comment.")
-    var shapes: String?
-
-    @Option(help: "A built-in layer set: resnet50, vgg16, mobilenetv2, tiny.")
-    var suite: LayerSuite?
+    @OptionGroup var selection: ProblemSelection
 
     @Option(help: "opencl or opencl:N (default opencl).")
     var device: String = "opencl"
@@ -25,15 +18,7 @@ struct TuneCommand: ParsableCommand {
     var budget: Double = 60
 
     func run() throws {
-        var problems = try shape.map(BenchDNNProblem.init(parsing:))
-        if let shapes {
-            let text = try String(contentsOfFile: shapes, encoding: .utf8)
-            for line in text.split(whereSeparator: \.isNewline) {
-                let body = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-                if !body.allSatisfy(\.isWhitespace) { problems.append(try BenchDNNProblem(parsing: String(body))) }
-            }
-        }
-        if let suite { problems += suite.layers.map { $0.problem } }
+        let problems = try selection.problems()
         guard !problems.isEmpty else { throw ValidationError("nothing to tune: give --shape, --shapes or --suite") }
         let index: Int
         if device == "opencl" { index = 0 }

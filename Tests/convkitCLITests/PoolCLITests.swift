@@ -36,7 +36,24 @@ struct PoolCLITests {
         #expect(try NPYArray(contentsOf: scratch.path("y.npy")).tensor(path: "y", role: "output") == expected)
     }
 
+    @Test("conv --algorithm runs that CPU algorithm and says so", arguments: ["direct", "gemm"])
+    func algorithm(_ name: String) throws {
+        let scratch = try Scratch()
+        let x = try Tensor(shape: TensorShape(1, 4, 9, 8)) { Float(($0 * 5) % 9) - 4 }
+        let w = try Tensor(shape: TensorShape(6, 4, 3, 3)) { Float(($0 * 3) % 5) - 2 }
+        let result = try CLI.run(["conv", "--input", try scratch.write(x, "x.npy"), "--weights", try scratch.write(w, "w.npy"),
+                                  "--padding", "same", "--algorithm", name, "--explain", "--output", scratch.path("y.npy")])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("device: cpu — --algorithm \(name) ran \(name)"), "\(result.stdout)")
+        let expected = try ReferenceBackend().convolve(x, weights: w, descriptor: Conv2DDescriptor(padding: .same))
+        #expect(try NPYArray(contentsOf: scratch.path("y.npy")).tensor(path: "y", role: "output") == expected)
+    }
+
     @Test("layer option mistakes are one-line errors", arguments: [
+        (["conv", "--input", "x.npy", "--weights", "w.npy", "--algorithm", "gemm", "--device", "opencl", "--output", "y.npy"],
+         "convkit: error: --algorithm applies to the cpu backend; drop --device opencl or use --device cpu"),
+        (["bench", "--shape", "mb1ic3ih8oc4kh3", "--algorithm", "gemm", "--device", "opencl"],
+         "convkit: error: --algorithm applies to --device cpu only"),
         (["pool", "--input", "x.npy", "--mode", "max", "--global", "--kernel", "2", "--output", "y.npy"],
          "convkit: error: --global takes no --kernel"),
         (["pool", "--input", "x.npy", "--mode", "max", "--output", "y.npy"],
