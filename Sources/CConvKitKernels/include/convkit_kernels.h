@@ -64,10 +64,6 @@ void ck_apply_epilogue(const ck_epilogue *epilogue, float *values, ptrdiff_t cou
 /// 1 when the AVX2+FMA bodies run on this CPU, else 0.
 int ck_has_avx2_fma(void);
 
-/// Packs `rows` rows of `depth` weights (row stride `row_stride`) into MR-row panels:
-/// panel-major, then depth, then the MR rows; rows past `rows` are zero.
-void ck_pack_weights(const float *weights, ptrdiff_t row_stride, int rows, int depth, float *packed);
-
 /// Packs an im2col block of one image and group into NR-column panels; padding cells are
 /// zeros or, for the other borders, the mapped input cell.
 ///
@@ -77,16 +73,6 @@ void ck_pack_weights(const float *weights, ptrdiff_t row_stride, int rows, int d
 /// `input` points at channel 0 of the group; channels are `H·W` apart.
 void ck_pack_im2col(const ck_conv_plane *plane, const float *input, int q0, int depth,
                     ptrdiff_t p0, int columns, float *packed);
-
-/// One MR×NR tile: `C = A·B (+ bias[row])` or `C += A·B`, then `epilogue`.
-///
-/// `a` is an MR-row panel and `b` an NR-column panel, both `depth` deep. Only the top-left
-/// `rows × columns` of the tile are stored, `c` has row stride `ldc`. With `accumulate`
-/// the tile is added to `c`; otherwise it overwrites `c`, plus `bias[row]` when `bias`
-/// is not NULL. A non-NULL `epilogue` (pass it with the last depth block only) is applied
-/// to the final sums in registers before they are stored.
-void ck_gemm_tile(int depth, const float *a, const float *b, float *c, ptrdiff_t ldc,
-                  int rows, int columns, const float *bias, int accumulate, const ck_epilogue *epilogue);
 
 /// 1 when the AVX-512 (F, DQ, VL) bodies run on this CPU (and `CONVKIT_NO_AVX512` is unset), else 0.
 int ck_has_avx512(void);
