@@ -144,12 +144,15 @@ inline floatv gather(__global const float *plane, const int base, const bool con
     return vloadv(0, lanes);
 }
 
+// RN lanes at stride 2 from `p`: contiguous loads of 2*RN floats, even lanes kept.
 #if RN == 2
-#define vload2v vload4
+#define load_s2(p) (vload4(0, (p)).even)
 #elif RN == 4
-#define vload2v vload8
+#define load_s2(p) (vload8(0, (p)).even)
 #elif RN == 8
-#define vload2v vload16
+#define load_s2(p) (vload16(0, (p)).even)
+#else
+#define load_s2(p) ((float16)(vload16(0, (p)).even, vload16(1, (p)).even))
 #endif
 
 // Lane by lane from in-bounds offsets (padding lanes read cell 0; the caller masks them).
@@ -243,6 +246,7 @@ void conv2d_igemm(__global const float *restrict input,
     const int k_group0 = (int)get_group_id(1) * TM * RM;
 #endif
 
+#if USE_LOCAL
     for (int r = 0; r < kernel_h; ++r) {
         for (int s = 0; s < kernel_w; ++s) {
             const int tap = r * kernel_w + s;
@@ -278,7 +282,6 @@ void conv2d_igemm(__global const float *restrict input,
             // Only the zero border leaves cells to skip; mapped borders never give -1 for a
             // real lane, and tail lanes are never stored.
             const bool masked = !contiguous && border == BORDER_ZEROS;
-#if USE_LOCAL
             for (int c0 = 0; c0 < Cg; c0 += TK) {
                 barrier(CLK_LOCAL_MEM_FENCE);
                 for (int t = lid; t < TM * RM * TK; t += TN * TM) {
@@ -302,31 +305,61 @@ void conv2d_igemm(__global const float *restrict input,
                     }
                 }
             }
-#else
-            if (!any_valid) continue;
-            // In-plane vector reads: tail lanes read neighbours and are never stored; lanes
-            // outside the row are masked (zero border) or need the gather (mapped borders).
-            const int last = (flat ? p0 : j0 * stride_w - pad_left + s * dilation_w) + (lanes - 1) * stride_w;
-            const int first = flat ? p0 : j0 * stride_w - pad_left + s * dilation_w;
-            const bool row_inside = flat || (first >= 0 && last < in_width);
-            const bool in_plane = base >= 0 && base + RN * stride_w <= plane;
-            if (stride_w == 1 && in_plane && (row_inside || border == BORDER_ZEROS)) {
-                if (row_inside) CHANNEL_LOOP(vloadv(0, xc), false)
-                else CHANNEL_LOOP(vloadv(0, xc), true)
-#if RN <= 8
-            } else if (stride_w == 2 && in_plane && (row_inside || border == BORDER_ZEROS)) {
-                if (row_inside) CHANNEL_LOOP(vload2v(0, xc).even, false)
-                else CHANNEL_LOOP(vload2v(0, xc).even, true)
-#endif
-            } else {
-                int safe[RN];
-#pragma unroll
-                for (int q = 0; q < RN; ++q) safe[q] = max(offsets[q], 0) - base;
-                CHANNEL_LOOP(gather_safe(xc, safe), true)
-            }
-#endif
         }
     }
+#else
+    // CPU path: per tap only the row and the first column are computed; the lane offsets
+    // are needed (and computed) only where a tap leaves the plane or maps a border.
+    int lane_index[RN];
+    #pragma unroll
+    for (int q = 0; q < RN; ++q) lane_index[q] = q;
+    const intv lane_ids = vloadv(0, lane_index);
+    if (lanes > 0) {
+        for (int r = 0; r < kernel_h; ++r) {
+            const int h = flat ? 0 : border_index(i * stride_h - pad_top + r * dilation_h, in_height, border);
+            // A zero-border padding row (or one no border maps): every lane is padding.
+            if (h < 0) continue;
+            for (int s = 0; s < kernel_w; ++s) {
+                const int tap = r * kernel_w + s;
+                const int first = flat ? p0 : j0 * stride_w - pad_left + s * dilation_w;
+                const int last = first + (lanes - 1) * stride_w;
+                const bool row_inside = flat || (first >= 0 && last < in_width);
+                const int base = flat ? p0 : h * in_width + first;
+                // In-plane vector reads: tail lanes read neighbours and are never stored;
+                // lanes outside the row are masked (zero border) or need the gather.
+                const bool in_plane = base >= 0 && base + RN * stride_w <= plane;
+                const bool vector_ok = in_plane && (row_inside || border == BORDER_ZEROS);
+                const intv cols = (intv)(first) + lane_ids * stride_w;
+                const intv mask = (cols >= 0) & (cols < in_width);
+                if (vector_ok && stride_w == 1) {
+                    if (row_inside) CHANNEL_LOOP(vloadv(0, xc), false)
+                    else CHANNEL_LOOP(vloadv(0, xc), true)
+                } else if (vector_ok && stride_w == 2) {
+                    if (row_inside) CHANNEL_LOOP(load_s2(xc), false)
+                    else CHANNEL_LOOP(load_s2(xc), true)
+                } else {
+                    int safe[RN];
+                    int valid_lanes[RN];
+                    bool any_valid = false;
+                    #pragma unroll
+                    for (int q = 0; q < RN; ++q) {
+                        const int col = flat ? 0 : border_index(first + q * stride_w, in_width, border);
+                        const int offset = (q < lanes && col >= 0) ? (flat ? p0 + q : h * in_width + col) : -1;
+                        valid_lanes[q] = offset >= 0 ? -1 : 0;
+                        any_valid = any_valid || offset >= 0;
+                        safe[q] = max(offset, 0) - base;
+                    }
+                    if (!any_valid) continue;
+                    const intv gather_mask = vloadv(0, valid_lanes);
+                    {
+                        const intv mask = gather_mask;
+                        CHANNEL_LOOP(gather_safe(xc, safe), true)
+                    }
+                }
+            }
+        }
+    }
+#endif
 
     if (lanes <= 0) return;
     #pragma unroll
