@@ -20,9 +20,13 @@
 // [TM*RM][TK] and the input tile [TK][TN*RN] in local memory (two barriers per chunk),
 // so each global element is read once per work-group; with USE_LOCAL = 0 (CPU devices,
 // where caches do that) every work-item reads global memory directly and there is no
-// barrier. Interior taps with stride_w 1 use one vloadRN per channel; edge and strided
-// taps gather lane by lane (padding lanes of the zero border are masked out, not
-// multiplied by zero, so a non-finite weight never meets padding).
+// barrier. USE_LOCAL = 1 gathers the input tile with one vloadRN per channel on interior
+// stride-1 taps, lane by lane otherwise. USE_LOCAL = 0 computes per tap only the input row
+// and first column: taps inside the plane read one vloadRN (stride 1) or two contiguous
+// vectors with the even lanes kept (stride 2, `load_s2`), masked on padding lanes of the
+// zero border; only other strides, mapped borders at a row edge and reads past the plane
+// compute per-lane offsets and gather (padding lanes are masked out, not multiplied by
+// zero, so a non-finite weight never meets padding).
 //
 // Layout: input NCHW, weights KCRS (C = Cg), bias [K], output NKHW; dense float32.
 // 64-bit (long) flat offsets; signed int coordinates with explicit bounds checks. Work-

@@ -65,6 +65,10 @@ public struct KernelConfiguration: Hashable, Sendable, CustomStringConvertible {
         case .igemm:
             return [("TN", workGroup.width), ("TM", workGroup.height), ("RN", pixelBlock), ("RM", channelBlock),
                     ("USE_LOCAL", localTiles ? 1 : 0), ("TK", localTiles ? reductionTile : 8)]
+        case .gemm1x1:
+            return [("TN", workGroup.width), ("TM", workGroup.height), ("RN", pixelBlock), ("RM", channelBlock)]
+        case .depthwise:
+            return [("TN", workGroup.width), ("RN", pixelBlock)] + kernel
         case .pool:
             return [("WG_X", workGroup.width), ("WG_Y", workGroup.height)]
         }
@@ -83,7 +87,12 @@ public struct KernelConfiguration: Hashable, Sendable, CustomStringConvertible {
     /// work-group, and the kernels bounds-check the tail.
     func launch(for geometry: ConvolutionGeometry) -> (global: [Int], local: [Int]) {
         let output = geometry.output
-        if file == .igemm {
+        if file == .depthwise {
+            let blocks = output.height * ((output.width + pixelBlock - 1) / pixelBlock)
+            return ([Self.roundUp(blocks, to: workGroup.width), output.channels, output.batch],
+                    [workGroup.width, 1, 1])
+        }
+        if file == .igemm || file == .gemm1x1 {
             let pixels = Self.isFlat(geometry)
                 ? (output.height * output.width + pixelBlock - 1) / pixelBlock
                 : output.height * ((output.width + pixelBlock - 1) / pixelBlock)
@@ -94,7 +103,7 @@ public struct KernelConfiguration: Hashable, Sendable, CustomStringConvertible {
         let columns = Self.roundUp(output.width, to: workGroup.width)
         let rows = Self.roundUp(output.height, to: workGroup.height)
         let depth = switch file {
-        case .direct, .pool, .igemm: output.batch * output.channels
+        case .direct, .pool, .igemm, .gemm1x1, .depthwise: output.batch * output.channels
         case .tiled: output.batch * geometry.groups * channelBlocks(for: geometry)
         }
         return ([columns, rows, depth], [workGroup.width, workGroup.height, 1])
@@ -118,7 +127,8 @@ public struct KernelConfiguration: Hashable, Sendable, CustomStringConvertible {
             && geometry.input.width == geometry.output.width && geometry.padding.top == 0 && geometry.padding.left == 0
     }
 
-    /// Local memory of one igemm work-group, in bytes (0 without local tiles).
+    /// Local memory of one igemm work-group, in bytes (0 without local tiles; 0 for the
+    /// other files).
     var localMemoryBytes: Int {
         guard file == .igemm, localTiles else { return 0 }
         return (workGroup.height * channelBlock * reductionTile + reductionTile * workGroup.width * pixelBlock)
@@ -146,13 +156,13 @@ extension KernelConfiguration {
             let tiled = tiledConfiguration(for: geometry, unrolled: unrolled)
             return tiled.fits(geometry, on: device) ? tiled : direct
         case .igemm:
-            return heuristic(for: geometry, on: device).first { $0.fitsIGEMM(on: device) } ?? direct
+            return heuristic(for: geometry, on: device).first { $0.file == .igemm && $0.fitsIGEMM(on: device) } ?? direct
         case .auto:
             if let tuned = tuning?.configuration(for: ShapeClass(geometry), on: device, geometry: geometry),
                variants(for: device).contains(tuned), tuned.canRun(geometry, on: device) {
                 return tuned
             }
-            return heuristic(for: geometry, on: device).first { $0.fitsIGEMM(on: device) } ?? direct
+            return heuristic(for: geometry, on: device).first { $0.canRun(geometry, on: device) } ?? direct
         }
     }
 
@@ -168,6 +178,9 @@ extension KernelConfiguration {
         case .direct: unrolledKernel == nil || unrolledKernel == geometry.kernel
         case .tiled: (unrolledKernel == nil || unrolledKernel == geometry.kernel) && fits(geometry, on: device)
         case .igemm: fitsIGEMM(on: device)
+        case .gemm1x1: geometry.kernel == Size2D(1) && fitsIGEMM(on: device)
+        case .depthwise: geometry.inputChannelsPerGroup == 1 && (unrolledKernel == nil || unrolledKernel == geometry.kernel)
+            && fitsIGEMM(on: device)
         case .pool: false
         }
     }
@@ -185,7 +198,8 @@ extension KernelConfiguration {
                                                   unrolledKernel: kernel))
             }
         }
-        result += igemmCandidates(for: device).filter { $0.fitsIGEMM(on: device) }
+        result += (igemmCandidates(for: device) + gemm1x1Candidates(for: device) + depthwiseCandidates(for: device))
+            .filter { $0.fitsIGEMM(on: device) }
         return result + [pool(on: device)]
     }
 
