@@ -16,6 +16,10 @@
 // masked on zero-border padding lanes; other strides, mapped borders at the row edges
 // and reads past the plane gather lane by lane. The channel loop is unrolled by 4;
 // the RM weights of a channel are read as scalars (broadcast into the FMA).
+// Work-groups are remapped from their linear id (dimension 0 fastest, the order CPU
+// devices run them) so that consecutive groups take every filter block of one pixel slab
+// before the next slab: the slab's input stays in cache while all filters read it (the
+// weights of a 1x1 layer are small and stay cached too).
 // No local memory and no barrier: this kernel is for CPU-like devices where caches hold
 // the weight rows (GPUs use conv2d_igemm.cl).
 //
@@ -168,8 +172,13 @@ void conv2d_gemm1x1(__global const float *restrict input,
                     const int has_bias, const int flat,
                     const int border, const int act, const float act_p0, const float act_p1)
 {
-    const int px = (int)get_global_id(0);
-    const int kb = (int)get_global_id(1);
+    // Work-groups run in linear order (dimension 0 fastest on CPU devices): remap them so
+    // that consecutive groups walk the filter blocks of one pixel slab, which then stays
+    // in cache while every filter reads it.
+    const int groups0 = (int)get_num_groups(0), groups1 = (int)get_num_groups(1);
+    const int linear = (int)get_group_id(1) * groups0 + (int)get_group_id(0);
+    const int px = (linear / groups1) * TN + (int)get_local_id(0);
+    const int kb = (linear % groups1) * TM + (int)get_local_id(1);
     const int ng = (int)get_global_id(2);
     const int groups = out_channels / filters_per_group;
     const int group = ng % groups;

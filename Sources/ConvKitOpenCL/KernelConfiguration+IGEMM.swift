@@ -77,7 +77,7 @@ extension KernelConfiguration {
     /// than 16 pixels per row or flat plane); then igemm.
     /// igemm on CPUs: depthwise layers 1 filter × 16 pixels; 1×1 stride-1 layers (flat mode, the
     /// plane is contiguous) 8 × 16; other layers 8 × 8 when an output row is narrower than
-    /// 16 (7/14-wide maps waste less), else 8 × 16. GPUs: 128×128 tiles (8×8 blocks) for
+    /// 12 (7-wide maps waste less), else 8 × 16. GPUs: 128×128 tiles (8×8 blocks) for
     /// large outputs with at least 128 filters, 32×32 tiles for small outputs or few
     /// filters, else 64×64.
     static func heuristic(for geometry: ConvolutionGeometry, on device: OpenCLDeviceInfo) -> [KernelConfiguration] {
@@ -100,7 +100,7 @@ extension KernelConfiguration {
         if device.kind == .cpu {
             if geometry.outputChannelsPerGroup < 4 { order = [4, 1, 3] }
             else if isFlat(geometry) { order = [0, 2, 1, 3] }
-            else if geometry.output.width < 16 { order = [1, 3, 0, 2] }
+            else if geometry.output.width < 12 { order = [1, 3, 0, 2] }
             else { order = [0, 1, 2, 3] }
         } else {
             if pixels <= 256 || geometry.outputChannelsPerGroup < 64 { order = [2, 0, 3] }

@@ -83,13 +83,28 @@ struct KernelConfigurationTests {
         let gpuChoice = KernelConfiguration.choose(for: pointwise, on: gpu, choice: .auto)
         #expect(gpuChoice.localTiles && gpuChoice.workGroup == Size2D(16) && gpuChoice.channelBlock == 8)
         #expect(gpuChoice.localMemoryBytes == (128 * 8 + 8 * 128) * 4)
-        // Row mode: 14 rows · ceil(14 / 8) blocks for the 3×3 layer on a CPU.
+        // Row mode: 14 rows · ceil(14 / 16) blocks for the 3×3 layer on a CPU.
         let spatial = try Self.geometry(TensorShape(2, 32, 14, 14), filters: 20, kernel: Size2D(3),
                                         Conv2DDescriptor(padding: .same, groups: 2))
         let row = KernelConfiguration.choose(for: spatial, on: cpu, choice: .auto)
-        #expect(!KernelConfiguration.isFlat(spatial) && row.pixelBlock == 8)
-        // ceil(10 / 8) = 2 filter blocks → TM 2; N · groups = 4.
-        #expect(row.launch(for: spatial).global == [28, 2, 4])
+        #expect(!KernelConfiguration.isFlat(spatial) && row.pixelBlock == 16)
+        // 14 → 16 (TN 4); ceil(10 / 8) = 2 filter blocks → TM 2; N · groups = 4.
+        #expect(row.launch(for: spatial).global == [16, 2, 4])
+        // 7-wide rows: 8 pixels per work-item, 7 rows · 1 block → 8.
+        let narrow = try Self.geometry(TensorShape(1, 32, 7, 7), filters: 16, kernel: Size2D(3), Conv2DDescriptor(padding: .same))
+        let narrowChoice = KernelConfiguration.choose(for: narrow, on: cpu, choice: .auto)
+        #expect(narrowChoice.pixelBlock == 8 && narrowChoice.launch(for: narrow).global == [8, 2, 1])
+        // Depthwise layers take the depthwise kernel (3×3 unrolled), 1×1 strided ones the 1×1 GEMM.
+        let depthwise = try Self.geometry(TensorShape(1, 32, 20, 20), filters: 32, kernel: Size2D(3),
+                                          Conv2DDescriptor(padding: .same, groups: 32))
+        let dwChoice = KernelConfiguration.choose(for: depthwise, on: cpu, choice: .auto)
+        #expect(dwChoice.file == .depthwise && dwChoice.unrolledKernel == Size2D(3))
+        // 20 rows · ceil(20 / 8) = 60 → 64 (TN 8); K = 32; N = 1.
+        #expect(dwChoice.launch(for: depthwise).global == [64, 32, 1] && dwChoice.launch(for: depthwise).local == [8, 1, 1])
+        #expect(KernelConfiguration.choose(for: depthwise, on: gpu, choice: .auto).file == .depthwise)
+        let strided = try Self.geometry(TensorShape(1, 64, 28, 28), filters: 128, kernel: Size2D(1), Conv2DDescriptor(stride: Size2D(2)))
+        #expect(KernelConfiguration.choose(for: strided, on: cpu, choice: .auto).file == .gemm1x1)
+        #expect(KernelConfiguration.choose(for: strided, on: gpu, choice: .auto).file == .igemm)
         // A device with 64-work-item groups and 4 KiB of local memory: no 16×16 tile, no
         // 128×128 local tile; what remains fits, and nothing is chosen that does not.
         let small = OpenCLDeviceInfo(index: 0, name: "small", vendor: "t", kind: .gpu, openCLVersion: "OpenCL 1.2",
