@@ -76,8 +76,8 @@ extension KernelConfiguration {
     /// (unrolled for 3×3), 1×1 layers on CPUs `conv2d_gemm1x1.cl` (8 × 16, 8 × 8 for fewer
     /// than 16 pixels per row or flat plane); then igemm.
     /// igemm on CPUs: depthwise layers 1 filter × 16 pixels; 1×1 stride-1 layers (flat mode, the
-    /// plane is contiguous) 8 × 16; other layers 8 × 8 when an output row is narrower than
-    /// 12 (7-wide maps waste less), else 8 × 16. GPUs: 128×128 tiles (8×8 blocks) for
+    /// plane is contiguous) 8 × 16; rows of at most 8 pixels 8 × 16 in pair mode (two
+    /// rows per float16, ``pairsRows(_:)``); 8 × 8 for rows narrower than 12, else 8 × 16. GPUs: 128×128 tiles (8×8 blocks) for
     /// large outputs with at least 128 filters, 32×32 tiles for small outputs or few
     /// filters, else 64×64.
     static func heuristic(for geometry: ConvolutionGeometry, on device: OpenCLDeviceInfo) -> [KernelConfiguration] {
@@ -100,6 +100,7 @@ extension KernelConfiguration {
         if device.kind == .cpu {
             if geometry.outputChannelsPerGroup < 4 { order = [4, 1, 3] }
             else if isFlat(geometry) { order = [0, 2, 1, 3] }
+            else if geometry.output.width <= 8 { order = [0, 1, 2, 3] }
             else if geometry.output.width < 12 { order = [1, 3, 0, 2] }
             else { order = [0, 1, 2, 3] }
         } else {

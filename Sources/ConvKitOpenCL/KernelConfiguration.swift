@@ -95,6 +95,7 @@ public struct KernelConfiguration: Hashable, Sendable, CustomStringConvertible {
         if file == .igemm || file == .gemm1x1 {
             let pixels = Self.isFlat(geometry)
                 ? (output.height * output.width + pixelBlock - 1) / pixelBlock
+                : pairsRows(geometry) ? (output.height + 1) / 2
                 : output.height * ((output.width + pixelBlock - 1) / pixelBlock)
             return ([Self.roundUp(pixels, to: workGroup.width),
                      Self.roundUp(channelBlocks(for: geometry), to: workGroup.height),
@@ -125,6 +126,19 @@ public struct KernelConfiguration: Hashable, Sendable, CustomStringConvertible {
     static func isFlat(_ geometry: ConvolutionGeometry) -> Bool {
         geometry.kernel == Size2D(1) && geometry.stride == Size2D(1) && geometry.input.height == geometry.output.height
             && geometry.input.width == geometry.output.width && geometry.padding.top == 0 && geometry.padding.left == 0
+    }
+
+    /// Whether igemm runs `geometry` in pair mode (`flat` = 2): global reads, at least 4
+    /// pixels per work-item and output rows of at most half of them (7-wide maps: two rows
+    /// fill a float16 instead of one row leaving half a float16 or a float8 idle).
+    func pairsRows(_ geometry: ConvolutionGeometry) -> Bool {
+        file == .igemm && !localTiles && pixelBlock >= 4 && !Self.isFlat(geometry)
+            && 2 * geometry.output.width <= pixelBlock
+    }
+
+    /// The igemm/gemm1x1 `flat` argument: 1 flat, 2 pairs of rows, 0 rows.
+    func flatMode(_ geometry: ConvolutionGeometry) -> Int {
+        Self.isFlat(geometry) ? 1 : pairsRows(geometry) ? 2 : 0
     }
 
     /// Local memory of one igemm work-group, in bytes (0 without local tiles; 0 for the

@@ -86,7 +86,7 @@ extension OpenCLBackend {
             try arguments.append(tile.width, "tile_cols")
             try arguments.append(configuration.channelBlocks(for: geometry), "k_blocks")
         }
-        if configuration.file == .igemm || configuration.file == .gemm1x1 { try arguments.append(KernelConfiguration.isFlat(geometry) ? 1 : 0, "flat") }
+        if configuration.file == .igemm || configuration.file == .gemm1x1 { try arguments.append(configuration.flatMode(geometry), "flat") }
         try arguments.append(Int(geometry.border.kernelCode), "border")
         try arguments.append(Int(geometry.activation.code), "act")
         let (p0, p1) = geometry.activation.parameters

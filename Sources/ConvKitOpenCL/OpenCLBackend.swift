@@ -141,6 +141,7 @@ extension OpenCLBackend {
         if chosen.file == .igemm || chosen.file == .gemm1x1 {
             name += " \(chosen.channelBlock)x\(chosen.pixelBlock)\(chosen.localTiles ? " local" : "")"
             if KernelConfiguration.isFlat(geometry) { name += " flat" }
+            if chosen.pairsRows(geometry) { name += " pairs" }
             return name
         }
         if chosen.file == .depthwise { name += " x\(chosen.pixelBlock)" }

@@ -90,10 +90,16 @@ struct KernelConfigurationTests {
         #expect(!KernelConfiguration.isFlat(spatial) && row.pixelBlock == 16)
         // 14 → 16 (TN 4); ceil(10 / 8) = 2 filter blocks → TM 2; N · groups = 4.
         #expect(row.launch(for: spatial).global == [16, 2, 4])
-        // 7-wide rows: 8 pixels per work-item, 7 rows · 1 block → 8.
+        // 7-wide rows: pair mode, 16 pixels = two rows per work-item, ceil(7 / 2) = 4 blocks.
         let narrow = try Self.geometry(TensorShape(1, 32, 7, 7), filters: 16, kernel: Size2D(3), Conv2DDescriptor(padding: .same))
         let narrowChoice = KernelConfiguration.choose(for: narrow, on: cpu, choice: .auto)
-        #expect(narrowChoice.pixelBlock == 8 && narrowChoice.launch(for: narrow).global == [8, 2, 1])
+        #expect(narrowChoice.pixelBlock == 16 && narrowChoice.pairsRows(narrow) && narrowChoice.flatMode(narrow) == 2)
+        #expect(narrowChoice.launch(for: narrow).global == [4, 2, 1])
+        #expect(!KernelConfiguration.choose(for: narrow, on: gpu, choice: .auto).pairsRows(narrow), "local tiles never pair")
+        // 10-wide rows: 8 pixels per work-item, 10 rows · 2 blocks → 20.
+        let ten = try Self.geometry(TensorShape(1, 32, 10, 10), filters: 16, kernel: Size2D(3), Conv2DDescriptor(padding: .same))
+        let tenChoice = KernelConfiguration.choose(for: ten, on: cpu, choice: .auto)
+        #expect(tenChoice.pixelBlock == 8 && !tenChoice.pairsRows(ten) && tenChoice.launch(for: ten).global == [20, 2, 1])
         // Depthwise layers take the depthwise kernel (3×3 unrolled), 1×1 strided ones the 1×1 GEMM.
         let depthwise = try Self.geometry(TensorShape(1, 32, 20, 20), filters: 32, kernel: Size2D(3),
                                           Conv2DDescriptor(padding: .same, groups: 32))
