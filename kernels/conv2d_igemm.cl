@@ -13,16 +13,22 @@
 // Work decomposition: a work-item owns a register block of RM filters x RN output pixels
 // (RN accumulators per float vector, RM vectors). Pixels are RN consecutive output
 // columns of one output row ("row" mode), or, when `flat` = 1 (1x1 filter, stride 1, no
-// padding: the input plane is the pixel axis), RN consecutive flattened pixels. A
+// padding: the input plane is the pixel axis), RN consecutive flattened pixels, or, when
+// `flat` = 2 ("pair" mode, USE_LOCAL = 0 and RN >= 4 only, for out_width <= RN/2: short
+// rows would leave most lanes empty), two output rows i, i+1 with RN/2 lanes each. A
 // work-group is TN x TM work-items: TN pixel blocks (dimension 0, adjacent work-items
 // read adjacent vectors: coalesced) by TM filter blocks (dimension 1). With USE_LOCAL = 1
 // the work-group stages, per tap and per TK input channels, the weight tile
 // [TM*RM][TK] and the input tile [TK][TN*RN] in local memory (two barriers per chunk),
 // so each global element is read once per work-group; with USE_LOCAL = 0 (CPU devices,
 // where caches do that) every work-item reads global memory directly and there is no
-// barrier. Interior taps with stride_w 1 use one vloadRN per channel; edge and strided
-// taps gather lane by lane (padding lanes of the zero border are masked out, not
-// multiplied by zero, so a non-finite weight never meets padding).
+// barrier. USE_LOCAL = 1 gathers the input tile with one vloadRN per channel on interior
+// stride-1 taps, lane by lane otherwise. USE_LOCAL = 0 computes per tap only the input row
+// and first column: taps inside the plane read one vloadRN (stride 1) or two contiguous
+// vectors with the even lanes kept (stride 2, `load_s2`), masked on padding lanes of the
+// zero border; only other strides, mapped borders at a row edge and reads past the plane
+// compute per-lane offsets and gather (padding lanes are masked out, not multiplied by
+// zero, so a non-finite weight never meets padding).
 //
 // Layout: input NCHW, weights KCRS (C = Cg), bias [K], output NKHW; dense float32.
 // 64-bit (long) flat offsets; signed int coordinates with explicit bounds checks. Work-
@@ -37,7 +43,8 @@
 //   TK         input channels per local-memory chunk (USE_LOCAL = 1), default 8
 //
 // Launch: global = (roundup(P, TN), roundup(ceil(Kg / RM), TM), N * groups),
-// local = (TN, TM, 1), with P = ceil(OH*OW / RN) when flat, else OH * ceil(OW / RN).
+// local = (TN, TM, 1), with P = ceil(OH*OW / RN) when flat = 1, ceil(OH / 2) when flat = 2,
+// else OH * ceil(OW / RN).
 //
 // Arguments, in order:
 //    0 input   __global const float*     1 weights  __global const float*
@@ -47,7 +54,8 @@
 //    8 out_channels  9 out_height  10 out_width
 //   11 kernel_h  12 kernel_w  13 stride_h  14 stride_w  15 dilation_h  16 dilation_w
 //   17 pad_top  18 pad_left  19 channels_per_group (Cg)  20 filters_per_group (Kg)
-//   21 has_bias  22 flat (1: pixels are the flattened plane; only for 1x1, stride 1, pad 0)
+//   21 has_bias  22 flat (1: pixels are the flattened plane, only for 1x1, stride 1, pad 0;
+//                         2: pairs of output rows, only USE_LOCAL 0, RN >= 4, OW <= RN/2; 0: rows)
 //   23 border (0 zeros, 1 reflect, 2 replicate, 3 circular)  24 act (Activation.code)
 //                                                             (all int)
 //   25 act_p0  26 act_p1 (float, Activation.parameters)
@@ -144,12 +152,34 @@ inline floatv gather(__global const float *plane, const int base, const bool con
     return vloadv(0, lanes);
 }
 
+// RN lanes at stride 2 from `p`: contiguous loads of 2*RN floats, even lanes kept.
 #if RN == 2
-#define vload2v vload4
+#define load_s2(p) (vload4(0, (p)).even)
 #elif RN == 4
-#define vload2v vload8
+#define load_s2(p) (vload8(0, (p)).even)
 #elif RN == 8
-#define vload2v vload16
+#define load_s2(p) (vload16(0, (p)).even)
+#else
+#define load_s2(p) ((float16)(vload16(0, (p)).even, vload16(1, (p)).even))
+#endif
+
+// Pair mode (RN >= 4): half-vectors of RN/2 lanes from two input rows, `second` floats apart.
+#if RN >= 4
+#if RN == 4
+#define HALF 2
+#define vloadhalf vload2
+#define load_s2_half(p) (vload4(0, (p)).even)
+#elif RN == 8
+#define HALF 4
+#define vloadhalf vload4
+#define load_s2_half(p) (vload8(0, (p)).even)
+#else
+#define HALF 8
+#define vloadhalf vload8
+#define load_s2_half(p) (vload16(0, (p)).even)
+#endif
+#define pair_load(p, second) ((floatv)(vloadhalf(0, (p)), vloadhalf(0, (p) + (second))))
+#define pair_load_s2(p, second) ((floatv)(load_s2_half(p), load_s2_half((p) + (second))))
 #endif
 
 // Lane by lane from in-bounds offsets (padding lanes read cell 0; the caller masks them).
@@ -205,11 +235,23 @@ void conv2d_igemm(__global const float *restrict input,
     // flattened pixels p0 .. p0+RN-1 (flat mode); `lanes` of them are real.
     const int pixels = out_height * out_width;
     int i, j0, p0, lanes;
-    if (flat) {
+#if USE_LOCAL || RN < 4
+    const bool paired = false;
+#else
+    const bool paired = flat == 2;
+#endif
+    if (flat == 1) {
         p0 = px * RN;
         i = 0;
         j0 = 0;
         lanes = clamp(pixels - p0, 0, RN);
+    } else if (paired) {
+        // Output rows i, i+1 (out_width <= RN/2): lane q is row i + q / (RN/2), column
+        // q % (RN/2).
+        i = px * 2;
+        j0 = 0;
+        p0 = i * out_width;
+        lanes = i < out_height ? RN : 0;
     } else {
         const int col_blocks = (out_width + RN - 1) / RN;
         i = px / col_blocks;
@@ -243,6 +285,7 @@ void conv2d_igemm(__global const float *restrict input,
     const int k_group0 = (int)get_group_id(1) * TM * RM;
 #endif
 
+#if USE_LOCAL
     for (int r = 0; r < kernel_h; ++r) {
         for (int s = 0; s < kernel_w; ++s) {
             const int tap = r * kernel_w + s;
@@ -252,7 +295,7 @@ void conv2d_igemm(__global const float *restrict input,
             bool any_valid = false;
             intv mask;
             int base = 0;
-            if (flat) {
+            if (flat == 1) {
                 contiguous = lanes == RN;
                 base = p0;
                 #pragma unroll
@@ -278,7 +321,6 @@ void conv2d_igemm(__global const float *restrict input,
             // Only the zero border leaves cells to skip; mapped borders never give -1 for a
             // real lane, and tail lanes are never stored.
             const bool masked = !contiguous && border == BORDER_ZEROS;
-#if USE_LOCAL
             for (int c0 = 0; c0 < Cg; c0 += TK) {
                 barrier(CLK_LOCAL_MEM_FENCE);
                 for (int t = lid; t < TM * RM * TK; t += TN * TM) {
@@ -302,33 +344,137 @@ void conv2d_igemm(__global const float *restrict input,
                     }
                 }
             }
-#else
-            if (!any_valid) continue;
-            // In-plane vector reads: tail lanes read neighbours and are never stored; lanes
-            // outside the row are masked (zero border) or need the gather (mapped borders).
-            const int last = (flat ? p0 : j0 * stride_w - pad_left + s * dilation_w) + (lanes - 1) * stride_w;
-            const int first = flat ? p0 : j0 * stride_w - pad_left + s * dilation_w;
-            const bool row_inside = flat || (first >= 0 && last < in_width);
-            const bool in_plane = base >= 0 && base + RN * stride_w <= plane;
-            if (stride_w == 1 && in_plane && (row_inside || border == BORDER_ZEROS)) {
-                if (row_inside) CHANNEL_LOOP(vloadv(0, xc), false)
-                else CHANNEL_LOOP(vloadv(0, xc), true)
-#if RN <= 8
-            } else if (stride_w == 2 && in_plane && (row_inside || border == BORDER_ZEROS)) {
-                if (row_inside) CHANNEL_LOOP(vload2v(0, xc).even, false)
-                else CHANNEL_LOOP(vload2v(0, xc).even, true)
-#endif
-            } else {
-                int safe[RN];
-#pragma unroll
-                for (int q = 0; q < RN; ++q) safe[q] = max(offsets[q], 0) - base;
-                CHANNEL_LOOP(gather_safe(xc, safe), true)
-            }
-#endif
         }
     }
+#else
+    // CPU path: per tap only the row and the first column are computed; the lane offsets
+    // are needed (and computed) only where a tap leaves the plane or maps a border.
+    int lane_index[RN];
+    #pragma unroll
+    for (int q = 0; q < RN; ++q) lane_index[q] = q;
+    const intv lane_ids = vloadv(0, lane_index);
+#if RN >= 4
+    if (paired && lanes > 0) {
+        // Two output rows per vector (out_width <= RN/2): per tap one half-vector from each
+        // input row (stride 1: vloadHALF, stride 2: load_s2_half), masked on padding rows,
+        // padding columns and the tail row; gather only at mapped-border edges or other
+        // strides.
+        const bool has_b = i + 1 < out_height;
+        int col_index[RN], half_index[RN];
+        #pragma unroll
+        for (int q = 0; q < RN; ++q) {
+            col_index[q] = q % HALF;
+            half_index[q] = q / HALF;
+        }
+        const intv lane_col = vloadv(0, col_index);
+        const intv lane_half = vloadv(0, half_index);
+        for (int r = 0; r < kernel_h; ++r) {
+            const int hA = border_index(i * stride_h - pad_top + r * dilation_h, in_height, border);
+            const int hB = has_b ? border_index((i + 1) * stride_h - pad_top + r * dilation_h, in_height, border) : -1;
+            if (hA < 0 && hB < 0) continue;
+            const int rowA = hA >= 0 ? hA : hB, rowB = hB >= 0 ? hB : hA;
+            const intv row_ok = select((intv)(hB >= 0 ? -1 : 0), (intv)(hA >= 0 ? -1 : 0), lane_half == 0);
+            for (int s = 0; s < kernel_w; ++s) {
+                const int tap = r * kernel_w + s;
+                const int first = -pad_left + s * dilation_w;
+                const int last = first + (out_width - 1) * stride_w;
+                const bool row_inside = first >= 0 && last < in_width;
+                const int base = rowA * in_width + first;
+                const int second = rowB * in_width + first - base;
+                const bool in_plane = min(base, base + second) >= 0 && max(base, base + second) + HALF * stride_w <= plane;
+                const bool vector_ok = in_plane && (row_inside || border == BORDER_ZEROS);
+                const intv cols = (intv)(first) + lane_col * stride_w;
+                const intv mask = row_ok & (cols >= 0) & (cols < in_width);
+                const bool full = row_inside && hA >= 0 && hB >= 0;
+                if (vector_ok && stride_w == 1) {
+                    if (full) CHANNEL_LOOP(pair_load(xc, second), false)
+                    else CHANNEL_LOOP(pair_load(xc, second), true)
+                } else if (vector_ok && stride_w == 2) {
+                    if (full) CHANNEL_LOOP(pair_load_s2(xc, second), false)
+                    else CHANNEL_LOOP(pair_load_s2(xc, second), true)
+                } else {
+                    int safe[RN];
+                    int valid_lanes[RN];
+                    #pragma unroll
+                    for (int q = 0; q < RN; ++q) {
+                        const int hq = q < HALF ? hA : hB;
+                        const int col = border_index(first + (q % HALF) * stride_w, in_width, border);
+                        const int offset = (hq >= 0 && col >= 0 && q % HALF < out_width) ? hq * in_width + col : -1;
+                        valid_lanes[q] = offset >= 0 ? -1 : 0;
+                        safe[q] = max(offset, 0) - base;
+                    }
+                    const intv gather_mask = vloadv(0, valid_lanes);
+                    {
+                        const intv mask = gather_mask;
+                        CHANNEL_LOOP(gather_safe(xc, safe), true)
+                    }
+                }
+            }
+        }
+    } else
+#endif
+    if (lanes > 0) {
+        for (int r = 0; r < kernel_h; ++r) {
+            const int h = flat == 1 ? 0 : border_index(i * stride_h - pad_top + r * dilation_h, in_height, border);
+            // A zero-border padding row (or one no border maps): every lane is padding.
+            if (h < 0) continue;
+            for (int s = 0; s < kernel_w; ++s) {
+                const int tap = r * kernel_w + s;
+                const int first = flat == 1 ? p0 : j0 * stride_w - pad_left + s * dilation_w;
+                const int last = first + (lanes - 1) * stride_w;
+                const bool row_inside = flat == 1 || (first >= 0 && last < in_width);
+                const int base = flat == 1 ? p0 : h * in_width + first;
+                // In-plane vector reads: tail lanes read neighbours and are never stored;
+                // lanes outside the row are masked (zero border) or need the gather.
+                const bool in_plane = base >= 0 && base + RN * stride_w <= plane;
+                const bool vector_ok = in_plane && (row_inside || border == BORDER_ZEROS);
+                const intv cols = (intv)(first) + lane_ids * stride_w;
+                const intv mask = (cols >= 0) & (cols < in_width);
+                if (vector_ok && stride_w == 1) {
+                    if (row_inside) CHANNEL_LOOP(vloadv(0, xc), false)
+                    else CHANNEL_LOOP(vloadv(0, xc), true)
+                } else if (vector_ok && stride_w == 2) {
+                    if (row_inside) CHANNEL_LOOP(load_s2(xc), false)
+                    else CHANNEL_LOOP(load_s2(xc), true)
+                } else {
+                    int safe[RN];
+                    int valid_lanes[RN];
+                    bool any_valid = false;
+                    #pragma unroll
+                    for (int q = 0; q < RN; ++q) {
+                        const int col = flat == 1 ? 0 : border_index(first + q * stride_w, in_width, border);
+                        const int offset = (q < lanes && col >= 0) ? (flat == 1 ? p0 + q : h * in_width + col) : -1;
+                        valid_lanes[q] = offset >= 0 ? -1 : 0;
+                        any_valid = any_valid || offset >= 0;
+                        safe[q] = max(offset, 0) - base;
+                    }
+                    if (!any_valid) continue;
+                    const intv gather_mask = vloadv(0, valid_lanes);
+                    {
+                        const intv mask = gather_mask;
+                        CHANNEL_LOOP(gather_safe(xc, safe), true)
+                    }
+                }
+            }
+        }
+    }
+#endif
 
     if (lanes <= 0) return;
+    if (paired) {
+        for (int m = 0; m < k_count; ++m) {
+            const int k = group * Kg + k_local0 + m;
+            __global float *y = output + ((long)n * out_channels + k) * pixels + p0;
+            float values[RN];
+            vstorev(acc[m], 0, values);
+            const bool has_b = i + 1 < out_height;
+            for (int q = 0; q < out_width; ++q) {
+                y[q] = activate(values[q], act, act_p0, act_p1);
+                if (has_b) y[out_width + q] = activate(values[RN / 2 + q], act, act_p0, act_p1);
+            }
+        }
+        return;
+    }
     #pragma unroll
     for (int m = 0; m < k_count; ++m) {
         const int k = group * Kg + k_local0 + m;

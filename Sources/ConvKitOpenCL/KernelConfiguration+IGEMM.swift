@@ -11,6 +11,40 @@ extension KernelConfiguration {
         return configuration
     }
 
+    /// A `conv2d_gemm1x1.cl` configuration: `tile` work-items, `filters` × `pixels` blocks.
+    static func gemm1x1(tile: Size2D, filters: Int, pixels: Int) -> KernelConfiguration {
+        var configuration = KernelConfiguration(file: .gemm1x1, workGroup: tile, channelBlock: filters, unrolledKernel: nil)
+        configuration.pixelBlock = pixels
+        return configuration
+    }
+
+    /// A `conv2d_depthwise.cl` configuration: `width` work-items per group, `pixels`
+    /// output columns each, the filter loops unrolled for `unrolled` (or generic).
+    static func depthwise(width: Int, pixels: Int, unrolled: Size2D?) -> KernelConfiguration {
+        var configuration = KernelConfiguration(file: .depthwise, workGroup: Size2D(height: 1, width: width),
+                                                channelBlock: 1, unrolledKernel: unrolled)
+        configuration.pixelBlock = pixels
+        return configuration
+    }
+
+    /// The 1×1 GEMM configurations of `device`: CPUs only (GPUs run 1×1 layers on igemm's
+    /// local tiles). 8 work-items per group; 8 or 16 filters × 16 pixels (float16 =
+    /// AVX-512), 8 × 8 for short pixel rows.
+    static func gemm1x1Candidates(for device: OpenCLDeviceInfo) -> [KernelConfiguration] {
+        guard device.kind == .cpu else { return [] }
+        return [gemm1x1(tile: Size2D(height: 2, width: 4), filters: 8, pixels: 16),
+                gemm1x1(tile: Size2D(height: 2, width: 4), filters: 16, pixels: 16),
+                gemm1x1(tile: Size2D(height: 2, width: 4), filters: 8, pixels: 8)]
+    }
+
+    /// The depthwise configurations of `device`, each generic and unrolled for 3×3: CPUs
+    /// 8 work-items × 8 columns (float8), GPUs 64 work-items × 4 columns.
+    static func depthwiseCandidates(for device: OpenCLDeviceInfo) -> [KernelConfiguration] {
+        let (width, pixels) = device.kind == .cpu ? (8, 8) : (64, 4)
+        return [depthwise(width: width, pixels: pixels, unrolled: Size2D(3)),
+                depthwise(width: width, pixels: pixels, unrolled: nil)]
+    }
+
     /// The igemm configurations the tuner tries and the backend may choose on `device`:
     /// a small fixed space per device kind, so a whole test run builds each once.
     ///
@@ -38,19 +72,36 @@ extension KernelConfiguration {
     /// The documented heuristic: the igemm configuration for `geometry` on `device` when
     /// no tuning entry exists (the first candidate that fits, in this order of preference).
     ///
-    /// CPUs: depthwise layers 1 filter × 16 pixels; 1×1 stride-1 layers (flat mode, the
-    /// plane is contiguous) 8 × 16; other layers 8 × 8 when an output row is narrower than
-    /// 16 (7/14-wide maps waste less), else 8 × 16. GPUs: 128×128 tiles (8×8 blocks) for
+    /// Layers with one input channel per group (depthwise) take `conv2d_depthwise.cl`
+    /// (unrolled for 3×3), 1×1 layers on CPUs `conv2d_gemm1x1.cl` (8 × 16, 8 × 8 for fewer
+    /// than 16 pixels per row or flat plane); then igemm.
+    /// igemm on CPUs: depthwise layers 1 filter × 16 pixels; 1×1 stride-1 layers (flat mode, the
+    /// plane is contiguous) 8 × 16; rows of at most 8 pixels 8 × 16 in pair mode (two
+    /// rows per float16, ``pairsRows(_:)``); 8 × 8 for rows narrower than 12, else 8 × 16. GPUs: 128×128 tiles (8×8 blocks) for
     /// large outputs with at least 128 filters, 32×32 tiles for small outputs or few
     /// filters, else 64×64.
     static func heuristic(for geometry: ConvolutionGeometry, on device: OpenCLDeviceInfo) -> [KernelConfiguration] {
+        var special: [KernelConfiguration] = []
+        if geometry.inputChannelsPerGroup == 1 {
+            special = depthwiseCandidates(for: device).filter { $0.unrolledKernel == nil || $0.unrolledKernel == geometry.kernel }
+        } else if geometry.kernel == Size2D(1) {
+            let gemm = gemm1x1Candidates(for: device)
+            let pixels = isFlat(geometry) ? geometry.output.height * geometry.output.width : geometry.output.width
+            special = gemm.isEmpty ? [] : (pixels < 16 ? [gemm[2], gemm[0], gemm[1]] : [gemm[0], gemm[1], gemm[2]])
+        }
+        return special + igemmHeuristic(for: geometry, on: device)
+    }
+
+    /// The igemm part of ``heuristic(for:on:)``, in order of preference.
+    static func igemmHeuristic(for geometry: ConvolutionGeometry, on device: OpenCLDeviceInfo) -> [KernelConfiguration] {
         let candidates = igemmCandidates(for: device)
         let pixels = geometry.output.height * geometry.output.width
         var order: [Int]
         if device.kind == .cpu {
             if geometry.outputChannelsPerGroup < 4 { order = [4, 1, 3] }
             else if isFlat(geometry) { order = [0, 2, 1, 3] }
-            else if geometry.output.width < 16 { order = [1, 3, 0, 2] }
+            else if geometry.output.width <= 8 { order = [0, 1, 2, 3] }
+            else if geometry.output.width < 12 { order = [1, 3, 0, 2] }
             else { order = [0, 1, 2, 3] }
         } else {
             if pixels <= 256 || geometry.outputChannelsPerGroup < 64 { order = [2, 0, 3] }

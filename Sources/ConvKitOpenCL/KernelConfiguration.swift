@@ -65,6 +65,10 @@ public struct KernelConfiguration: Hashable, Sendable, CustomStringConvertible {
         case .igemm:
             return [("TN", workGroup.width), ("TM", workGroup.height), ("RN", pixelBlock), ("RM", channelBlock),
                     ("USE_LOCAL", localTiles ? 1 : 0), ("TK", localTiles ? reductionTile : 8)]
+        case .gemm1x1:
+            return [("TN", workGroup.width), ("TM", workGroup.height), ("RN", pixelBlock), ("RM", channelBlock)]
+        case .depthwise:
+            return [("TN", workGroup.width), ("RN", pixelBlock)] + kernel
         case .pool:
             return [("WG_X", workGroup.width), ("WG_Y", workGroup.height)]
         }
@@ -83,9 +87,15 @@ public struct KernelConfiguration: Hashable, Sendable, CustomStringConvertible {
     /// work-group, and the kernels bounds-check the tail.
     func launch(for geometry: ConvolutionGeometry) -> (global: [Int], local: [Int]) {
         let output = geometry.output
-        if file == .igemm {
+        if file == .depthwise {
+            let blocks = output.height * ((output.width + pixelBlock - 1) / pixelBlock)
+            return ([Self.roundUp(blocks, to: workGroup.width), output.channels, output.batch],
+                    [workGroup.width, 1, 1])
+        }
+        if file == .igemm || file == .gemm1x1 {
             let pixels = Self.isFlat(geometry)
                 ? (output.height * output.width + pixelBlock - 1) / pixelBlock
+                : pairsRows(geometry) ? (output.height + 1) / 2
                 : output.height * ((output.width + pixelBlock - 1) / pixelBlock)
             return ([Self.roundUp(pixels, to: workGroup.width),
                      Self.roundUp(channelBlocks(for: geometry), to: workGroup.height),
@@ -94,7 +104,7 @@ public struct KernelConfiguration: Hashable, Sendable, CustomStringConvertible {
         let columns = Self.roundUp(output.width, to: workGroup.width)
         let rows = Self.roundUp(output.height, to: workGroup.height)
         let depth = switch file {
-        case .direct, .pool, .igemm: output.batch * output.channels
+        case .direct, .pool, .igemm, .gemm1x1, .depthwise: output.batch * output.channels
         case .tiled: output.batch * geometry.groups * channelBlocks(for: geometry)
         }
         return ([columns, rows, depth], [workGroup.width, workGroup.height, 1])
@@ -118,7 +128,21 @@ public struct KernelConfiguration: Hashable, Sendable, CustomStringConvertible {
             && geometry.input.width == geometry.output.width && geometry.padding.top == 0 && geometry.padding.left == 0
     }
 
-    /// Local memory of one igemm work-group, in bytes (0 without local tiles).
+    /// Whether igemm runs `geometry` in pair mode (`flat` = 2): global reads, at least 4
+    /// pixels per work-item and output rows of at most half of them (7-wide maps: two rows
+    /// fill a float16 instead of one row leaving half a float16 or a float8 idle).
+    func pairsRows(_ geometry: ConvolutionGeometry) -> Bool {
+        file == .igemm && !localTiles && pixelBlock >= 4 && !Self.isFlat(geometry)
+            && 2 * geometry.output.width <= pixelBlock
+    }
+
+    /// The igemm/gemm1x1 `flat` argument: 1 flat, 2 pairs of rows, 0 rows.
+    func flatMode(_ geometry: ConvolutionGeometry) -> Int {
+        Self.isFlat(geometry) ? 1 : pairsRows(geometry) ? 2 : 0
+    }
+
+    /// Local memory of one igemm work-group, in bytes (0 without local tiles; 0 for the
+    /// other files).
     var localMemoryBytes: Int {
         guard file == .igemm, localTiles else { return 0 }
         return (workGroup.height * channelBlock * reductionTile + reductionTile * workGroup.width * pixelBlock)
@@ -146,13 +170,13 @@ extension KernelConfiguration {
             let tiled = tiledConfiguration(for: geometry, unrolled: unrolled)
             return tiled.fits(geometry, on: device) ? tiled : direct
         case .igemm:
-            return heuristic(for: geometry, on: device).first { $0.fitsIGEMM(on: device) } ?? direct
+            return heuristic(for: geometry, on: device).first { $0.file == .igemm && $0.fitsIGEMM(on: device) } ?? direct
         case .auto:
             if let tuned = tuning?.configuration(for: ShapeClass(geometry), on: device, geometry: geometry),
                variants(for: device).contains(tuned), tuned.canRun(geometry, on: device) {
                 return tuned
             }
-            return heuristic(for: geometry, on: device).first { $0.fitsIGEMM(on: device) } ?? direct
+            return heuristic(for: geometry, on: device).first { $0.canRun(geometry, on: device) } ?? direct
         }
     }
 
@@ -168,6 +192,9 @@ extension KernelConfiguration {
         case .direct: unrolledKernel == nil || unrolledKernel == geometry.kernel
         case .tiled: (unrolledKernel == nil || unrolledKernel == geometry.kernel) && fits(geometry, on: device)
         case .igemm: fitsIGEMM(on: device)
+        case .gemm1x1: geometry.kernel == Size2D(1) && fitsIGEMM(on: device)
+        case .depthwise: geometry.inputChannelsPerGroup == 1 && (unrolledKernel == nil || unrolledKernel == geometry.kernel)
+            && fitsIGEMM(on: device)
         case .pool: false
         }
     }
@@ -185,7 +212,8 @@ extension KernelConfiguration {
                                                   unrolledKernel: kernel))
             }
         }
-        result += igemmCandidates(for: device).filter { $0.fitsIGEMM(on: device) }
+        result += (igemmCandidates(for: device) + gemm1x1Candidates(for: device) + depthwiseCandidates(for: device))
+            .filter { $0.fitsIGEMM(on: device) }
         return result + [pool(on: device)]
     }
 

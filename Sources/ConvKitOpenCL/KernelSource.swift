@@ -9,6 +9,12 @@ public enum KernelFile: String, CaseIterable, Hashable, Sendable, CustomStringCo
     /// `conv2d_igemm.cl`: implicit GEMM, a register block of filters × pixels per
     /// work-item, vector loads, optional local-memory tiles.
     case igemm = "conv2d_igemm.cl"
+    /// `conv2d_gemm1x1.cl`: 1×1 convolutions (any stride, padding, border) as a GEMM with a
+    /// register block of filters × pixels per work-item (CPU-like devices).
+    case gemm1x1 = "conv2d_gemm1x1.cl"
+    /// `conv2d_depthwise.cl`: one input channel per group, a row segment of one output
+    /// channel per work-item, 3×3 unrolled by define.
+    case depthwise = "conv2d_depthwise.cl"
     /// `pool2d.cl`: max and average pooling, one work-item per output, plus a
     /// work-group-per-plane reduction for global pooling.
     case pool = "pool2d.cl"
@@ -22,6 +28,8 @@ public enum KernelFile: String, CaseIterable, Hashable, Sendable, CustomStringCo
         case .direct: "conv2d_direct"
         case .tiled: "conv2d_tiled"
         case .igemm: "conv2d_igemm"
+        case .gemm1x1: "conv2d_gemm1x1"
+        case .depthwise: "conv2d_depthwise"
         case .pool: "pool2d"
         }
     }
@@ -29,7 +37,7 @@ public enum KernelFile: String, CaseIterable, Hashable, Sendable, CustomStringCo
     /// Every `__kernel` entry point the file defines.
     var entryPoints: [String] {
         switch self {
-        case .direct, .tiled, .igemm: [entryPoint]
+        case .direct, .tiled, .igemm, .gemm1x1, .depthwise: [entryPoint]
         case .pool: [entryPoint, Self.globalPoolEntryPoint]
         }
     }
@@ -43,6 +51,8 @@ public enum KernelFile: String, CaseIterable, Hashable, Sendable, CustomStringCo
         case .direct: PackageResources.conv2d_direct_cl
         case .tiled: PackageResources.conv2d_tiled_cl
         case .igemm: PackageResources.conv2d_igemm_cl
+        case .gemm1x1: PackageResources.conv2d_gemm1x1_cl
+        case .depthwise: PackageResources.conv2d_depthwise_cl
         case .pool: PackageResources.pool2d_cl
         }
         return String(decoding: bytes, as: UTF8.self)

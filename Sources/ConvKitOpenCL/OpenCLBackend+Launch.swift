@@ -54,9 +54,23 @@ extension OpenCLBackend {
     /// writing the given device buffers.
     func convolutionLaunch(_ geometry: ConvolutionGeometry, input: cl_mem, weights: cl_mem, bias: cl_mem?, output: cl_mem,
                            objects: inout OpenCLObjects) throws(OpenCLError) -> KernelLaunch {
-        let configuration = configuration(for: geometry)
-        let (program, _) = try program(for: configuration)
-        let kernel = try objects.kernel(program, configuration.file.entryPoint)
+        var configuration = configuration(for: geometry)
+        var (program, _) = try program(for: configuration)
+        var kernel = try objects.kernel(program, configuration.file.entryPoint)
+        // The built kernel may allow fewer work-items per group than the device
+        // (CL_KERNEL_WORK_GROUP_SIZE: registers, local memory): then the direct kernel with a
+        // work-group that fits, halved until it does.
+        var limit = try Self.workGroupLimit(kernel, on: context.device)
+        while configuration.workGroup.width * configuration.workGroup.height > limit,
+              configuration.workGroup.width * configuration.workGroup.height > 1 {
+            var limited = deviceInfo
+            limited.maxWorkGroupSize = min(limit, configuration.workGroup.width * configuration.workGroup.height / 2)
+            configuration = KernelConfiguration.choose(for: geometry, on: limited, choice: .direct)
+            logger.info("OpenCL: \(configuration.file) work-group limited to \(limit) by the built kernel; using \(configuration)")
+            (program, _) = try self.program(for: configuration)
+            kernel = try objects.kernel(program, configuration.file.entryPoint)
+            limit = try Self.workGroupLimit(kernel, on: context.device)
+        }
         var arguments = KernelArguments(kernel)
         try arguments.append(input, "input")
         try arguments.append(weights, "weights")
@@ -72,7 +86,7 @@ extension OpenCLBackend {
             try arguments.append(tile.width, "tile_cols")
             try arguments.append(configuration.channelBlocks(for: geometry), "k_blocks")
         }
-        if configuration.file == .igemm { try arguments.append(KernelConfiguration.isFlat(geometry) ? 1 : 0, "flat") }
+        if configuration.file == .igemm || configuration.file == .gemm1x1 { try arguments.append(configuration.flatMode(geometry), "flat") }
         try arguments.append(Int(geometry.border.kernelCode), "border")
         try arguments.append(Int(geometry.activation.code), "act")
         let (p0, p1) = geometry.activation.parameters
@@ -80,6 +94,15 @@ extension OpenCLBackend {
         try arguments.append(p1, "act_p1")
         let (global, local) = configuration.launch(for: geometry)
         return KernelLaunch(kernel: kernel, global: global, local: local)
+    }
+
+    /// `CL_KERNEL_WORK_GROUP_SIZE` of `kernel` on `device`: the most work-items per group
+    /// this built kernel can run.
+    static func workGroupLimit(_ kernel: cl_kernel, on device: cl_device_id) throws(OpenCLError) -> Int {
+        var size = 0
+        try clCheck(clGetKernelWorkGroupInfo(kernel, device, cl_kernel_work_group_info(CL_KERNEL_WORK_GROUP_SIZE),
+                                             MemoryLayout<Int>.size, &size, nil), "clGetKernelWorkGroupInfo")
+        return size
     }
 
     /// The `int` arguments both kernels share, in their header's order.

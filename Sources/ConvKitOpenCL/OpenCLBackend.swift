@@ -79,8 +79,8 @@ public struct OpenCLBackend: ConvolutionBackend {
         KernelConfiguration.variants(for: deviceInfo).filter { variant in
             switch kernelChoice {
             case .direct: variant.file == .direct || variant.file == .pool
-            case .tiled: variant.file != .igemm
-            case .igemm: variant.file != .tiled
+            case .tiled: [.direct, .tiled, .pool].contains(variant.file)
+            case .igemm: [.direct, .igemm, .pool].contains(variant.file)
             case .auto: true
             }
         }
@@ -138,11 +138,13 @@ extension OpenCLBackend {
     public func algorithmName(for geometry: ConvolutionGeometry) -> String {
         let chosen = configuration(for: geometry)
         var name = chosen.file.rawValue.replacingOccurrences(of: ".cl", with: "")
-        if chosen.file == .igemm {
+        if chosen.file == .igemm || chosen.file == .gemm1x1 {
             name += " \(chosen.channelBlock)x\(chosen.pixelBlock)\(chosen.localTiles ? " local" : "")"
             if KernelConfiguration.isFlat(geometry) { name += " flat" }
+            if chosen.pairsRows(geometry) { name += " pairs" }
             return name
         }
+        if chosen.file == .depthwise { name += " x\(chosen.pixelBlock)" }
         if chosen.channelBlock > 1 { name += " k\(chosen.channelBlock)" }
         if let unrolled = chosen.unrolledKernel { name += " \(unrolled.height)x\(unrolled.width)" }
         return name

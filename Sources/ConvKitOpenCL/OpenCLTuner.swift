@@ -35,7 +35,7 @@ extension OpenCLBackend {
     ///
     /// Per class, the heuristic's configuration is timed first (so every class gets an
     /// entry at least as good as the heuristic), then the other igemm candidates of the
-    /// device kind, the direct and the tiled kernel, in that order, while the budget lasts:
+    /// device kind (and the 1×1 GEMM and depthwise ones where they apply), the direct and the tiled kernel, in that order, while the budget lasts:
     /// each class gets an equal share of the budget left when it starts, and no new
     /// configuration starts past that share (builds count; the heuristic's configuration
     /// of every class is always timed, so a tiny budget still writes every class). Each
@@ -59,7 +59,9 @@ extension OpenCLBackend {
             let shapes = byClass[shapeClass]!
             let representative = shapes.max { $0.flops < $1.flops }!
             var candidates = KernelConfiguration.heuristic(for: representative, on: deviceInfo)
-            candidates += KernelConfiguration.igemmCandidates(for: deviceInfo).filter { !candidates.contains($0) }
+            candidates += (KernelConfiguration.igemmCandidates(for: deviceInfo)
+                + KernelConfiguration.gemm1x1Candidates(for: deviceInfo)
+                + KernelConfiguration.depthwiseCandidates(for: deviceInfo)).filter { !candidates.contains($0) }
             candidates += [KernelConfiguration.choose(for: representative, on: deviceInfo, choice: .direct),
                            KernelConfiguration.choose(for: representative, on: deviceInfo, choice: .tiled)]
             var seen = Set<KernelConfiguration>()

@@ -56,6 +56,10 @@ public struct TuningDatabase: Codable, Hashable, Sendable {
             if kernelFile == .igemm {
                 return .igemm(tile: Size2D(height: tm, width: tn), filters: rm, pixels: rn, local: local, reduction: tk)
             }
+            if kernelFile == .gemm1x1 { return .gemm1x1(tile: Size2D(height: tm, width: tn), filters: rm, pixels: rn) }
+            if kernelFile == .depthwise {
+                return .depthwise(width: tn, pixels: rn, unrolled: unrolled ? geometry.kernel : nil)
+            }
             return KernelConfiguration(file: kernelFile, workGroup: Size2D(height: tm, width: tn), channelBlock: rm,
                                        unrolledKernel: unrolled ? geometry.kernel : nil)
         }

@@ -5,7 +5,8 @@ import _ConvKitTestSupport
 
 /// The grid of `design.md`: every padding mode × stride × dilation × kernel size × odd
 /// and even sizes × groups × batch, with small-integer data, on the direct and the tiled
-/// kernel, the igemm heuristic and every igemm configuration; every element must equal the float64 reference exactly.
+/// kernel, the igemm heuristic, every igemm configuration and every 1×1-GEMM and depthwise
+/// configuration (each on the cases it can run); every element must equal the float64 reference exactly.
 @Suite("OpenCL cross-check against the reference")
 struct CrossCheckTests {
     static let paddings: [Padding] = [.valid, .same, .sameLower, .symmetric(height: 1, width: 2),
@@ -31,6 +32,12 @@ struct CrossCheckTests {
             backend.forcedConfiguration = configuration
             return backend
         }
+        let special = TestDevice.specialConfigurations.map { configuration in
+            var backend = igemm
+            backend.forcedConfiguration = configuration
+            return (configuration, backend)
+        }
+        var specialCases = 0
         var generator = SeededGenerator(seed: "\(padding) \(stride)".utf8.reduce(0xC0FFEE) { $0 &* 31 &+ UInt64($1) })
         var cases = 0, tiledCases = 0
         for dilation in Self.dilations {
@@ -57,6 +64,14 @@ struct CrossCheckTests {
                                         "\(rotating.configuration(for: problem.geometry)) \(problem)")
                             #expect(rotating.configuration(for: problem.geometry).file == .igemm)
                             cases += 1
+                            // The 1×1 GEMM and depthwise kernels, rotating over those that apply.
+                            let applicable = special.filter { $0.0.canRun(problem.geometry, on: igemm.deviceInfo) }
+                            if !applicable.isEmpty {
+                                let (configuration, backend) = applicable[specialCases % applicable.count]
+                                #expect(backend.configuration(for: problem.geometry) == configuration)
+                                expectExact(try problem.run(on: backend), expected, "\(configuration) \(problem)")
+                                specialCases += 1
+                            }
                             if tiled.configuration(for: problem.geometry).file == .tiled { tiledCases += 1 }
                         }
                     }
@@ -68,13 +83,13 @@ struct CrossCheckTests {
     }
 
     @Test("random floats stay within the direct τ", .enabled(if: TestDevice.shouldRun, TestDevice.skipReason),
-          arguments: [KernelChoice.direct, .tiled, .igemm, .auto], [-1] + TestDevice.igemmConfigurations.indices)
+          arguments: [KernelChoice.direct, .tiled, .igemm, .auto], [-1] + TestDevice.forcedConfigurations.indices)
     func randomFloats(kernel: KernelChoice, forced: Int) throws {
         guard requireDevice() else { return }
         var backend = try TestDevice.backend(kernel)
         if forced >= 0 {
             guard kernel == .igemm else { return }
-            backend.forcedConfiguration = TestDevice.igemmConfigurations[forced]
+            backend.forcedConfiguration = TestDevice.forcedConfigurations[forced]
         }
         var generator = SeededGenerator(seed: 42)
         let problems = [

@@ -22,17 +22,17 @@ struct KernelBuildTests {
         }
     }
 
-    @Test("both convolution kernels carry the same border and epilogue helpers")
+    @Test("every convolution kernel carries the same border and epilogue helpers")
     func sharedHelpersAgree() throws {
         let directory = Self.repository.appendingPathComponent("kernels")
-        let blocks = try [KernelFile.direct, .tiled, .igemm].map { file in
+        let blocks = try [KernelFile.direct, .tiled, .igemm, .gemm1x1, .depthwise].map { file in
             let text = try String(contentsOf: directory.appendingPathComponent(file.rawValue), encoding: .utf8)
             let start = try #require(text.range(of: "// ---- border and epilogue helpers"))
             let end = try #require(text.range(of: "// ---- end of shared helpers ----"))
             return text[start.lowerBound..<end.upperBound]
         }
-        #expect(blocks[0] == blocks[1] && blocks[0] == blocks[2],
-                "keep the helper blocks of conv2d_direct.cl, conv2d_tiled.cl and conv2d_igemm.cl identical")
+        #expect(blocks.allSatisfy { $0 == blocks[0] },
+                "keep the helper blocks of every conv2d_*.cl file identical")
         // The codes the kernels switch on are the Swift ones.
         for border in BorderMode.allCases {
             #expect(blocks[0].contains("#define BORDER_\(border.rawValue.uppercased()) \(border.kernelCode)"))
@@ -63,8 +63,8 @@ struct KernelBuildTests {
                 _ = try objects.kernel(program, entryPoint)
             }
         }
-        // The GPU igemm configurations (local tiles) build here too.
-        for configuration in TestDevice.igemmConfigurations {
+        // The GPU configurations (igemm local tiles, depthwise) build here too.
+        for configuration in TestDevice.forcedConfigurations {
             let (program, _) = try backend.program(for: configuration)
             var objects = OpenCLObjects()
             defer { objects.release() }

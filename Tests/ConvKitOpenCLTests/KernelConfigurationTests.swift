@@ -74,20 +74,43 @@ struct KernelConfigurationTests {
         cpu.kind = .cpu
         let pointwise = try Self.geometry(TensorShape(1, 64, 56, 56), filters: 256, kernel: Size2D(1))
         let cpuChoice = KernelConfiguration.choose(for: pointwise, on: cpu, choice: .auto)
-        #expect(cpuChoice.buildOptions == "-cl-std=CL1.2 -DTN=4 -DTM=2 -DRN=16 -DRM=8 -DUSE_LOCAL=0 -DTK=8")
+        #expect(cpuChoice.buildOptions == "-cl-std=CL1.2 -DTN=4 -DTM=2 -DRN=16 -DRM=8" && cpuChoice.file == .gemm1x1)
+        #expect(KernelConfiguration.choose(for: pointwise, on: cpu, choice: .igemm).buildOptions
+                == "-cl-std=CL1.2 -DTN=4 -DTM=2 -DRN=16 -DRM=8 -DUSE_LOCAL=0 -DTK=8")
         #expect(KernelConfiguration.isFlat(pointwise))
         // 3136 pixels / 16 = 196 → 196 (TN 4); 256 / 8 = 32 filter blocks (TM 2); N · groups = 1.
         #expect(cpuChoice.launch(for: pointwise).global == [196, 32, 1] && cpuChoice.launch(for: pointwise).local == [4, 2, 1])
         let gpuChoice = KernelConfiguration.choose(for: pointwise, on: gpu, choice: .auto)
         #expect(gpuChoice.localTiles && gpuChoice.workGroup == Size2D(16) && gpuChoice.channelBlock == 8)
         #expect(gpuChoice.localMemoryBytes == (128 * 8 + 8 * 128) * 4)
-        // Row mode: 14 rows · ceil(14 / 8) blocks for the 3×3 layer on a CPU.
+        // Row mode: 14 rows · ceil(14 / 16) blocks for the 3×3 layer on a CPU.
         let spatial = try Self.geometry(TensorShape(2, 32, 14, 14), filters: 20, kernel: Size2D(3),
                                         Conv2DDescriptor(padding: .same, groups: 2))
         let row = KernelConfiguration.choose(for: spatial, on: cpu, choice: .auto)
-        #expect(!KernelConfiguration.isFlat(spatial) && row.pixelBlock == 8)
-        // ceil(10 / 8) = 2 filter blocks → TM 2; N · groups = 4.
-        #expect(row.launch(for: spatial).global == [28, 2, 4])
+        #expect(!KernelConfiguration.isFlat(spatial) && row.pixelBlock == 16)
+        // 14 → 16 (TN 4); ceil(10 / 8) = 2 filter blocks → TM 2; N · groups = 4.
+        #expect(row.launch(for: spatial).global == [16, 2, 4])
+        // 7-wide rows: pair mode, 16 pixels = two rows per work-item, ceil(7 / 2) = 4 blocks.
+        let narrow = try Self.geometry(TensorShape(1, 32, 7, 7), filters: 16, kernel: Size2D(3), Conv2DDescriptor(padding: .same))
+        let narrowChoice = KernelConfiguration.choose(for: narrow, on: cpu, choice: .auto)
+        #expect(narrowChoice.pixelBlock == 16 && narrowChoice.pairsRows(narrow) && narrowChoice.flatMode(narrow) == 2)
+        #expect(narrowChoice.launch(for: narrow).global == [4, 2, 1])
+        #expect(!KernelConfiguration.choose(for: narrow, on: gpu, choice: .auto).pairsRows(narrow), "local tiles never pair")
+        // 10-wide rows: 8 pixels per work-item, 10 rows · 2 blocks → 20.
+        let ten = try Self.geometry(TensorShape(1, 32, 10, 10), filters: 16, kernel: Size2D(3), Conv2DDescriptor(padding: .same))
+        let tenChoice = KernelConfiguration.choose(for: ten, on: cpu, choice: .auto)
+        #expect(tenChoice.pixelBlock == 8 && !tenChoice.pairsRows(ten) && tenChoice.launch(for: ten).global == [20, 2, 1])
+        // Depthwise layers take the depthwise kernel (3×3 unrolled), 1×1 strided ones the 1×1 GEMM.
+        let depthwise = try Self.geometry(TensorShape(1, 32, 20, 20), filters: 32, kernel: Size2D(3),
+                                          Conv2DDescriptor(padding: .same, groups: 32))
+        let dwChoice = KernelConfiguration.choose(for: depthwise, on: cpu, choice: .auto)
+        #expect(dwChoice.file == .depthwise && dwChoice.unrolledKernel == Size2D(3))
+        // 20 rows · ceil(20 / 8) = 60 → 64 (TN 8); K = 32; N = 1.
+        #expect(dwChoice.launch(for: depthwise).global == [64, 32, 1] && dwChoice.launch(for: depthwise).local == [8, 1, 1])
+        #expect(KernelConfiguration.choose(for: depthwise, on: gpu, choice: .auto).file == .depthwise)
+        let strided = try Self.geometry(TensorShape(1, 64, 28, 28), filters: 128, kernel: Size2D(1), Conv2DDescriptor(stride: Size2D(2)))
+        #expect(KernelConfiguration.choose(for: strided, on: cpu, choice: .auto).file == .gemm1x1)
+        #expect(KernelConfiguration.choose(for: strided, on: gpu, choice: .auto).file == .igemm)
         // A device with 64-work-item groups and 4 KiB of local memory: no 16×16 tile, no
         // 128×128 local tile; what remains fits, and nothing is chosen that does not.
         let small = OpenCLDeviceInfo(index: 0, name: "small", vendor: "t", kind: .gpu, openCLVersion: "OpenCL 1.2",

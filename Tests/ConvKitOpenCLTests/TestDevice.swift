@@ -50,6 +50,18 @@ enum TestDevice {
             + KernelConfiguration.igemmCandidates(for: KernelConfigurationTests.device())
     }
 
+    /// Every configuration of the specialised kernels (1×1 GEMM, depthwise) the backend can
+    /// choose on a CPU or a GPU.
+    static var specialConfigurations: [KernelConfiguration] {
+        var cpu = KernelConfigurationTests.device()
+        cpu.kind = .cpu
+        return KernelConfiguration.gemm1x1Candidates(for: cpu) + KernelConfiguration.depthwiseCandidates(for: cpu)
+            + KernelConfiguration.depthwiseCandidates(for: KernelConfigurationTests.device())
+    }
+
+    /// ``igemmConfigurations`` and ``specialConfigurations``: everything the grids force.
+    static var forcedConfigurations: [KernelConfiguration] { igemmConfigurations + specialConfigurations }
+
     /// A backend on device 0 with the process's cache.
     static func backend(_ kernel: KernelChoice = .auto) throws -> OpenCLBackend {
         try OpenCLBackend(deviceIndex: 0, kernel: kernel, cache: cache)
