@@ -59,59 +59,8 @@
 #define KERNEL_W 0
 #endif
 
-// ---- border and epilogue helpers (identical in conv2d_direct.cl, conv2d_tiled.cl and
-// ---- conv2d_igemm.cl; a test compares the copies) ----
-// Border codes = BorderMode.kernelCode (Swift); activation codes = Activation.code.
-#define BORDER_ZEROS 0
-#define BORDER_REFLECT 1
-#define BORDER_REPLICATE 2
-#define BORDER_CIRCULAR 3
-#define ACT_IDENTITY 0
-#define ACT_RELU 1
-#define ACT_RELU6 2
-#define ACT_CLAMP 3
-#define ACT_LEAKY_RELU 4
-#define ACT_SIGMOID 5
-#define ACT_TANH 6
-
-// The input index that the padded-coordinate `index` reads under `border`
-// (BorderMode.sourceIndex), or -1 for a zero cell. A mapped index still outside
-// 0..extent-1 (only the tiled kernel's rounded-up tail reaches that far) is -1 too.
-inline int border_index(const int index, const int extent, const int border)
-{
-    if (index >= 0 && index < extent) return index;
-    int mapped;
-    switch (border) {
-    case BORDER_REFLECT: mapped = extent == 1 ? 0 : (index < 0 ? -index : 2 * (extent - 1) - index); break;
-    case BORDER_REPLICATE: mapped = index < 0 ? 0 : extent - 1; break;
-    case BORDER_CIRCULAR: mapped = index < 0 ? index + extent : index - extent; break;
-    default: return -1;
-    }
-    return (mapped >= 0 && mapped < extent) ? mapped : -1;
-}
-
-// Swift's max/min, including which operand wins a tie (+0 vs -0):
-// max(a, b) = b >= a ? b : a, min(a, b) = b < a ? b : a.
-inline float swift_max(const float a, const float b) { return b >= a ? b : a; }
-inline float swift_min(const float a, const float b) { return b < a ? b : a; }
-
-// y = act(x) as Activation.apply(Float): relu/relu6/clamp keep NaN, leaky relu is
-// x >= 0 ? x : alpha*x (bit-identical to the host); sigmoid 1/(1+exp(-x)) and tanh use
-// the device math library (within a few ulps of the host's). p0, p1 =
-// Activation.parameters: clamp bounds (relu6: 0, 6) or alpha.
-inline float activate(const float x, const int act, const float p0, const float p1)
-{
-    switch (act) {
-    case ACT_RELU: return isnan(x) ? x : swift_max(x, 0.0f);
-    case ACT_RELU6:
-    case ACT_CLAMP: return isnan(x) ? x : swift_min(swift_max(x, p0), p1);
-    case ACT_LEAKY_RELU: return x >= 0.0f ? x : p0 * x;
-    case ACT_SIGMOID: return 1.0f / (1.0f + exp(-x));
-    case ACT_TANH: return tanh(x);
-    default: return x;
-    }
-}
-// ---- end of shared helpers ----
+// Border and epilogue helpers (border_index, apply_activation, ...): kernels/conv_common.cl,
+// prepended by the host.
 
 #if KERNEL_H > 0
 #define FILTER_H KERNEL_H

@@ -42,6 +42,15 @@ public enum KernelFile: String, CaseIterable, Hashable, Sendable, CustomStringCo
         }
     }
 
+    /// Whether the host prepends `kernels/conv_common.cl` (the border and epilogue helpers).
+    var usesCommonHelpers: Bool { self != .pool }
+
+    /// `conv_common.cl`, the helpers every convolution kernel shares.
+    static let commonHelpersFile = "conv_common.cl"
+
+    /// The embedded text of ``commonHelpersFile``.
+    static var embeddedCommonHelpers: String { String(decoding: PackageResources.conv_common_cl, as: UTF8.self) }
+
     /// `pool2d.cl`'s global-pooling reduction.
     static let globalPoolEntryPoint = "global_pool2d"
 
@@ -90,20 +99,26 @@ public enum KernelSourceLocation: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// The source of `file`, preceded by a `#line` directive naming `kernels/<file>` so
-    /// compiler messages point at the real file and line.
+    /// The source of `file`, preceded by `kernels/conv_common.cl` for the convolution
+    /// kernels; each part opens with a `#line` directive naming its file, so compiler
+    /// messages point at the real file and line.
     func source(of file: KernelFile) throws(OpenCLError) -> String {
-        let text: String
+        let own = "#line 1 \"kernels/\(file.rawValue)\"\n" + (try text(of: file.rawValue, embedded: file.embeddedText))
+        guard file.usesCommonHelpers else { return own }
+        let common = try text(of: KernelFile.commonHelpersFile, embedded: KernelFile.embeddedCommonHelpers)
+        return "#line 1 \"kernels/\(KernelFile.commonHelpersFile)\"\n" + common + "\n" + own
+    }
+
+    private func text(of name: String, embedded: String) throws(OpenCLError) -> String {
         switch resolved {
         case .default, .embedded:
-            text = file.embeddedText
+            return embedded
         case let .directory(url):
             do {
-                text = try String(contentsOf: url.appendingPathComponent(file.rawValue), encoding: .utf8)
+                return try String(contentsOf: url.appendingPathComponent(name), encoding: .utf8)
             } catch {
-                throw .kernelSourceUnavailable(file: file.rawValue, location: url.path, reason: "\(error)")
+                throw .kernelSourceUnavailable(file: name, location: url.path, reason: "\(error)")
             }
         }
-        return "#line 1 \"kernels/\(file.rawValue)\"\n" + text
     }
 }

@@ -14,7 +14,8 @@ struct KernelBuildTests {
     func embeddedMatchesDisk() throws {
         let directory = Self.repository.appendingPathComponent("kernels")
         let onDisk = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".cl") }
-        #expect(Set(onDisk) == Set(KernelFile.allCases.map(\.rawValue)), "every .cl file is a KernelFile and embedded")
+        #expect(Set(onDisk) == Set(KernelFile.allCases.map(\.rawValue) + [KernelFile.commonHelpersFile]),
+                "every .cl file is a KernelFile (or the shared helpers) and embedded")
         for file in KernelFile.allCases {
             let text = try String(contentsOf: directory.appendingPathComponent(file.rawValue), encoding: .utf8)
             #expect(file.embeddedText == text, "\(file) in the library differs from kernels/\(file); rebuild")
@@ -22,26 +23,24 @@ struct KernelBuildTests {
         }
     }
 
-    @Test("every convolution kernel carries the same border and epilogue helpers")
-    func sharedHelpersAgree() throws {
+    @Test("the shared border and epilogue helpers are embedded and use the Swift codes")
+    func sharedHelpers() throws {
         let directory = Self.repository.appendingPathComponent("kernels")
-        let blocks = try [KernelFile.direct, .tiled, .igemm, .gemm1x1, .depthwise].map { file in
-            let text = try String(contentsOf: directory.appendingPathComponent(file.rawValue), encoding: .utf8)
-            let start = try #require(text.range(of: "// ---- border and epilogue helpers"))
-            let end = try #require(text.range(of: "// ---- end of shared helpers ----"))
-            return text[start.lowerBound..<end.upperBound]
+        let common = try String(contentsOf: directory.appendingPathComponent(KernelFile.commonHelpersFile), encoding: .utf8)
+        #expect(KernelFile.embeddedCommonHelpers == common, "conv_common.cl in the library differs from kernels/; rebuild")
+        for file in KernelFile.allCases where file.usesCommonHelpers {
+            let source = try KernelSourceLocation.embedded.source(of: file)
+            #expect(source.hasPrefix("#line 1 \"kernels/conv_common.cl\"\n" + common), "\(file) gets the helpers prepended")
+            #expect(source.contains("#line 1 \"kernels/\(file.rawValue)\"\n"))
         }
-        #expect(blocks.allSatisfy { $0 == blocks[0] },
-                "keep the helper blocks of every conv2d_*.cl file identical")
-        // The codes the kernels switch on are the Swift ones.
         for border in BorderMode.allCases {
-            #expect(blocks[0].contains("#define BORDER_\(border.rawValue.uppercased()) \(border.kernelCode)"))
+            #expect(common.contains("#define BORDER_\(border.rawValue.uppercased()) \(border.kernelCode)"))
         }
         let activations: [(String, Activation)] = [("IDENTITY", .identity), ("RELU", .relu), ("RELU6", .relu6),
                                                    ("CLAMP", .clamp(lower: 0, upper: 1)), ("LEAKY_RELU", .leakyRelu(alpha: 0.1)),
                                                    ("SIGMOID", .sigmoid), ("TANH", .tanh)]
         for (name, activation) in activations {
-            #expect(blocks[0].contains("#define ACT_\(name) \(activation.code)\n"))
+            #expect(common.contains("#define ACT_\(name) \(activation.code)\n"))
         }
     }
 
@@ -120,6 +119,9 @@ struct KernelBuildTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let broken = "// a kernel with a syntax error on line 3\n\n__kernel void conv2d_direct(__global float *x) { x[0] = ; }\n"
         try broken.write(to: directory.appendingPathComponent("conv2d_direct.cl"), atomically: true, encoding: .utf8)
+        let common = Self.repository.appendingPathComponent("kernels").appendingPathComponent(KernelFile.commonHelpersFile)
+        try? FileManager.default.removeItem(at: directory.appendingPathComponent(KernelFile.commonHelpersFile))
+        try FileManager.default.copyItem(at: common, to: directory.appendingPathComponent(KernelFile.commonHelpersFile))
         let backend = try OpenCLBackend(kernel: .direct, kernels: .directory(directory), cache: .off)
         var generator = SeededGenerator(seed: 1)
         let problem = try Problem(input: TensorShape(1, 1, 4, 4), filters: 1, kernel: Size2D(3),
