@@ -61,35 +61,10 @@
 #define RM 8
 #endif
 
-// Border and epilogue helpers (border_index, apply_activation, ...): kernels/conv_common.cl,
+// Border and epilogue helpers (border_index, activate, ...) and the RN vector helpers (floatv,
+// vloadv, load_s2, gather_safe): kernels/conv_common.cl,
 // prepended by the host.
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define floatv CAT(float, RN)
-#define intv CAT(int, RN)
-#define vloadv CAT(vload, RN)
-#define vstorev CAT(vstore, RN)
-
-// RN lanes at stride 2 from `p`: contiguous loads of 2*RN floats, even lanes kept.
-#if RN == 2
-#define load_s2(p) (vload4(0, (p)).even)
-#elif RN == 4
-#define load_s2(p) (vload8(0, (p)).even)
-#elif RN == 8
-#define load_s2(p) (vload16(0, (p)).even)
-#else
-#define load_s2(p) ((float16)(vload16(0, (p)).even, vload16(1, (p)).even))
-#endif
-
-// Lane by lane from in-bounds offsets (padding lanes read cell 0; the caller masks them).
-inline floatv gather_safe(__global const float *p, const int *safe)
-{
-    float lanes[RN];
-#pragma unroll
-    for (int q = 0; q < RN; ++q) lanes[q] = p[safe[q]];
-    return vloadv(0, lanes);
-}
 
 // acc[m] += LOAD * w[k_m, c] for every channel c (product dropped outside `mask` when
 // MASKED); xc walks the planes from the pixel's source.

@@ -79,15 +79,9 @@
 #define TK 8
 #endif
 
-// Border and epilogue helpers (border_index, apply_activation, ...): kernels/conv_common.cl,
+// Border and epilogue helpers (border_index, activate, ...) and the RN vector helpers (floatv,
+// vloadv, load_s2, gather_safe): kernels/conv_common.cl,
 // prepended by the host.
-
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define floatv CAT(float, RN)
-#define intv CAT(int, RN)
-#define vloadv CAT(vload, RN)
-#define vstorev CAT(vstore, RN)
 
 // RN values of one channel plane: a vector load when `contiguous`, else lane by lane
 // through `offsets` (-1 = zero cell).
@@ -100,17 +94,6 @@ inline floatv gather(__global const float *plane, const int base, const bool con
     for (int q = 0; q < RN; ++q) lanes[q] = offsets[q] >= 0 ? plane[offsets[q]] : 0.0f;
     return vloadv(0, lanes);
 }
-
-// RN lanes at stride 2 from `p`: contiguous loads of 2*RN floats, even lanes kept.
-#if RN == 2
-#define load_s2(p) (vload4(0, (p)).even)
-#elif RN == 4
-#define load_s2(p) (vload8(0, (p)).even)
-#elif RN == 8
-#define load_s2(p) (vload16(0, (p)).even)
-#else
-#define load_s2(p) ((float16)(vload16(0, (p)).even, vload16(1, (p)).even))
-#endif
 
 // Pair mode (RN >= 4): half-vectors of RN/2 lanes from two input rows, `second` floats apart.
 #if RN >= 4
@@ -131,14 +114,6 @@ inline floatv gather(__global const float *plane, const int base, const bool con
 #define pair_load_s2(p, second) ((floatv)(load_s2_half(p), load_s2_half((p) + (second))))
 #endif
 
-// Lane by lane from in-bounds offsets (padding lanes read cell 0; the caller masks them).
-inline floatv gather_safe(__global const float *p, const int *safe)
-{
-    float lanes[RN];
-#pragma unroll
-    for (int q = 0; q < RN; ++q) lanes[q] = p[safe[q]];
-    return vloadv(0, lanes);
-}
 
 // The channel loop of one tap: acc[m] += LOAD * w[k_m, c, tap] for every channel c, the
 // product dropped on lanes outside `mask` when MASKED. xc walks the planes from x + base.
