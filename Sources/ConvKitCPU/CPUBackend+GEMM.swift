@@ -42,7 +42,8 @@ extension CPUBackend {
     }
 
     /// ``GEMMPlan/sharedPacking``: pack each `(n, g)`'s whole im2col once (phase 1, split by
-    /// depth block), then split output channels over every core (phase 2).
+    /// depth block), then split output channels over every core (phase 2), both phases in one
+    /// parallel region.
     private func runSharedGEMM(_ geometry: ConvolutionGeometry, _ buffers: KernelBuffers, _ loop: ParallelLoop,
                                _ plan: GEMMPlan) {
         let plane = ck_conv_plane(geometry)
@@ -57,14 +58,15 @@ extension CPUBackend {
         guard let packed = ck_thread_shared_buffer(outer * slice) else { fatalError("out of memory") }
         let shared = SendablePointer(packed)
         let depthBlocks = GEMMPlan.ceil(depth, Int(ck_conv_gemm_depth_block()))
-        loop.run(outer * depthBlocks) { task in
-            var plane = plane
-            let image = task / depthBlocks, block = task % depthBlocks
-            let n = image / geometry.groups, group = image % geometry.groups
-            let input = buffers.input + (n * geometry.input.channels + group * cg) * inputPlane
-            ck_conv_gemm_pack(&plane, input, depth, pixels, Int32(block), shared.pointer + image * slice)
-        }
-        loop.run(outer * plan.channelTasks) { task in
+        loop.run(phases: [outer * depthBlocks, outer * plan.channelTasks]) { phase, task in
+            if phase == 0 {
+                var plane = plane
+                let image = task / depthBlocks, block = task % depthBlocks
+                let n = image / geometry.groups, group = image % geometry.groups
+                let input = buffers.input + (n * geometry.input.channels + group * cg) * inputPlane
+                ck_conv_gemm_pack(&plane, input, depth, pixels, Int32(block), shared.pointer + image * slice)
+                return
+            }
             var epilogue = activation
             let image = task / plan.channelTasks, channelTask = task % plan.channelTasks
             let n = image / geometry.groups, group = image % geometry.groups

@@ -4,7 +4,7 @@ import ConvKitCore
 extension CPUBackend {
     /// Winograd F(2×2, 3×3) per image and group (see ``CPUAlgorithm/winograd``).
     ///
-    /// Two parallel phases: the weight transform `U = G g Gᵀ` (once per call, split over
+    /// Two phases in one parallel region: the weight transform `U = G g Gᵀ` (once per call, split over
     /// filters, into `16·K·Cg` floats of the calling thread's reusable shared buffer, read
     /// by every task: weights may change between calls, so nothing is cached), then the output tiles, split into
     /// ranges of whole tile blocks; each task runs `ck_winograd_block`, whose bounded
@@ -16,16 +16,9 @@ extension CPUBackend {
         // done, and tasks (even those it runs itself) use the other per-thread workspace.
         guard let transformed = ck_thread_shared_buffer(16 * channels * cg) else { fatalError("out of memory") }
         let u = SendablePointer(transformed)
-        // Phase 1: transform the weights, a range of filters per task.
+        // Phase 1: transform the weights, a range of filters per task; phase 2: output
+        // tiles. One parallel region runs both.
         let perGroupChunks = loop.threads <= 1 ? 1 : max(1, min(kg / 8, GEMMPlan.ceil(loop.threads * 2, geometry.groups)))
-        loop.run(geometry.groups * perGroupChunks) { chunk in
-            let group = chunk / perGroupChunks, part = chunk % perGroupChunks
-            let k0 = kg * part / perGroupChunks, k1 = kg * (part + 1) / perGroupChunks
-            guard k1 > k0 else { return }
-            ck_winograd_transform_weights(buffers.weights + group * kg * cg * 9, Int32(kg), Int32(cg), Int32(k0),
-                                          Int32(k1), u.pointer + group * 16 * kg * cg)
-        }
-        // Phase 2: output tiles.
         var mr: Int32 = 0, nr: Int32 = 0
         ck_gemm_shape(&mr, &nr)
         let block = 2 * Int(nr)
@@ -39,7 +32,15 @@ extension CPUBackend {
         let inputPlane = geometry.input.height * geometry.input.width
         let outputPlane = geometry.output.height * geometry.output.width
         let rangeCount = GEMMPlan.ceil(blocks, blocksPerRange)
-        loop.run(outer * rangeCount) { task in
+        loop.run(phases: [geometry.groups * perGroupChunks, outer * rangeCount]) { phase, task in
+            if phase == 0 {
+                let group = task / perGroupChunks, part = task % perGroupChunks
+                let k0 = kg * part / perGroupChunks, k1 = kg * (part + 1) / perGroupChunks
+                guard k1 > k0 else { return }
+                ck_winograd_transform_weights(buffers.weights + group * kg * cg * 9, Int32(kg), Int32(cg), Int32(k0),
+                                              Int32(k1), u.pointer + group * 16 * kg * cg)
+                return
+            }
             var plane = plane
             var epilogue = activation
             let image = task / rangeCount, range = task % rangeCount

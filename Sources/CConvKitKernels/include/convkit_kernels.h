@@ -171,6 +171,13 @@ void ck_pool_rows(const ck_pool_plane *plane, const float *input, float *output,
 /// Reduces `count` values to their maximum (NaN if any is NaN, −∞ for none) or their mean.
 float ck_pool_global(const float *input, ptrdiff_t count, int mode);
 
+/// Claims the next task index of a ParallelLoop region (relaxed fetch-add on `*next`).
+ptrdiff_t ck_work_claim(ptrdiff_t *next);
+/// Counts one finished task (release fetch-add on `*finished`).
+void ck_work_finish(ptrdiff_t *finished);
+/// Spins until `*finished` reaches `target` (acquire), pausing between reads.
+void ck_work_wait(const ptrdiff_t *finished, ptrdiff_t target);
+
 #ifdef __cplusplus
 }
 #endif
