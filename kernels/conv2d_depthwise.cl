@@ -134,11 +134,10 @@ void conv2d_depthwise(__global const float *restrict input,
                 }
                 v = vloadv(0, values);
                 const intv gather_mask = vloadv(0, valid_lanes);
-                acc += select((floatv)0.0f, v * weight, gather_mask);
+                acc = madd_keep(v, weight, acc, gather_mask);
                 continue;
             }
-            const floatv product = v * weight;
-            acc += masked ? select((floatv)0.0f, product, mask) : product;
+            acc = masked ? madd_keep(v, weight, acc, mask) : madd(v, weight, acc);
         }
     }
 

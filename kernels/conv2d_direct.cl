@@ -103,7 +103,7 @@ void conv2d_direct(__global const float *restrict input,
             for (int s = 0; s < FILTER_W; ++s) {
                 const int col = border_index(col0 + s * dilation_w, in_width, border);
                 if (col < 0) continue;
-                acc += x_row[col] * w_row[s];
+                acc = fma(x_row[col], w_row[s], acc);
             }
         }
         x += plane;

@@ -74,8 +74,8 @@
         _Pragma("unroll 4") for (int c = 0; c < Cg; ++c) {                             \
             const floatv v = LOAD;                                                        \
             _Pragma("unroll") for (int m = 0; m < RM; ++m) {                              \
-                const floatv product = v * w_rows[m][c];                                  \
-                acc[m] += (MASKED) ? select((floatv)0.0f, product, mask) : product;       \
+                const float wm = w_rows[m][c];                                            \
+                acc[m] = (MASKED) ? madd_keep(v, wm, acc[m], mask) : madd(v, wm, acc[m]); \
             }                                                                             \
             xc += plane;                                                                  \
         }                                                                                 \

@@ -124,8 +124,8 @@ inline floatv gather(__global const float *plane, const int base, const bool con
         for (int c = 0; c < Cg; ++c) {                                                    \
             const floatv v = LOAD;                                                        \
             _Pragma("unroll") for (int m = 0; m < RM; ++m) {                              \
-                const floatv product = v * wt[k_row[m] * filter_stride];                  \
-                acc[m] += (MASKED) ? select((floatv)0.0f, product, mask) : product;       \
+                const float wm = wt[k_row[m] * filter_stride];                            \
+                acc[m] = (MASKED) ? madd_keep(v, wm, acc[m], mask) : madd(v, wm, acc[m]); \
             }                                                                             \
             xc += plane;                                                                  \
             wt += taps;                                                                   \
@@ -263,8 +263,8 @@ void conv2d_igemm(__global const float *restrict input,
                     const floatv v = vloadv(0, &x_tile[kk][lx * RN]);
                     #pragma unroll
                     for (int m = 0; m < RM; ++m) {
-                        const floatv product = v * w_tile[ly * RM + m][kk];
-                        acc[m] += masked ? select((floatv)0.0f, product, mask) : product;
+                        const float wm = w_tile[ly * RM + m][kk];
+                        acc[m] = masked ? madd_keep(v, wm, acc[m], mask) : madd(v, wm, acc[m]);
                     }
                 }
             }

@@ -149,7 +149,7 @@ void conv2d_tiled(__global const float *restrict input,
                     for (int q = 0; q < K_BLOCK; ++q) {
                         // Tail lanes read the last real filter and are never stored.
                         const int kq = min(q, k_count - 1);
-                        acc[q] += v * w[kq * filter_stride + tap];
+                        acc[q] = fma(v, w[kq * filter_stride + tap], acc[q]);
                     }
                 }
             }
