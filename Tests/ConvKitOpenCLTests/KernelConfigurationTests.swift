@@ -76,7 +76,7 @@ struct KernelConfigurationTests {
         let cpuChoice = KernelConfiguration.choose(for: pointwise, on: cpu, choice: .auto)
         #expect(cpuChoice.buildOptions == "-cl-std=CL1.2 -DTN=4 -DTM=2 -DRN=16 -DRM=8" && cpuChoice.file == .gemm1x1)
         #expect(KernelConfiguration.choose(for: pointwise, on: cpu, choice: .igemm).buildOptions
-                == "-cl-std=CL1.2 -DTN=4 -DTM=2 -DRN=16 -DRM=8 -DUSE_LOCAL=0 -DTK=8")
+                == "-cl-std=CL1.2 -DTN=4 -DTM=2 -DRN=16 -DRM=16 -DUSE_LOCAL=0 -DTK=8")
         #expect(KernelConfiguration.isFlat(pointwise))
         // 3136 pixels / 16 = 196 → 196 (TN 4); 256 / 8 = 32 filter blocks (TM 2); N · groups = 1.
         #expect(cpuChoice.launch(for: pointwise).global == [196, 32, 1] && cpuChoice.launch(for: pointwise).local == [4, 2, 1])
