@@ -19,10 +19,6 @@ extension CPUBackend {
         let pixels = geometry.output.height * geometry.output.width
         let depth = geometry.reductionLength
         let inputPlane = geometry.input.height * geometry.input.width
-        if plan.sharedPacking {
-            runSharedGEMM(geometry, buffers, loop, plan)
-            return
-        }
         loop.run(plan.taskCount) { task in
             var plane = plane
             var epilogue = activation
@@ -38,44 +34,6 @@ extension CPUBackend {
             let bias = buffers.bias.map { $0 + group * kg }
             ck_conv_gemm_block(&plane, input, weights, depth, bias, output, pixels, Int32(firstChannel),
                                Int32(endChannel), firstPixel, endPixel, &epilogue)
-        }
-    }
-
-    /// ``GEMMPlan/sharedPacking``: pack each `(n, g)`'s whole im2col once (phase 1, split by
-    /// depth block), then split output channels over every core (phase 2), both phases in one
-    /// parallel region.
-    private func runSharedGEMM(_ geometry: ConvolutionGeometry, _ buffers: KernelBuffers, _ loop: ParallelLoop,
-                               _ plan: GEMMPlan) {
-        let plane = ck_conv_plane(geometry)
-        let activation = ck_epilogue(geometry.activation)
-        let cg = geometry.inputChannelsPerGroup, kg = geometry.outputChannelsPerGroup
-        let pixels = geometry.output.height * geometry.output.width
-        let depth = geometry.reductionLength
-        let inputPlane = geometry.input.height * geometry.input.width
-        let outer = geometry.output.batch * geometry.groups
-        let padded = GEMMPlan.ceil(pixels, plan.nr) * plan.nr
-        let slice = depth * padded
-        guard let packed = ck_thread_shared_buffer(outer * slice) else { fatalError("out of memory") }
-        let shared = SendablePointer(packed)
-        let depthBlocks = GEMMPlan.ceil(depth, Int(ck_conv_gemm_depth_block()))
-        loop.run(phases: [outer * depthBlocks, outer * plan.channelTasks]) { phase, task in
-            if phase == 0 {
-                var plane = plane
-                let image = task / depthBlocks, block = task % depthBlocks
-                let n = image / geometry.groups, group = image % geometry.groups
-                let input = buffers.input + (n * geometry.input.channels + group * cg) * inputPlane
-                ck_conv_gemm_pack(&plane, input, depth, pixels, Int32(block), shared.pointer + image * slice)
-                return
-            }
-            var epilogue = activation
-            let image = task / plan.channelTasks, channelTask = task % plan.channelTasks
-            let n = image / geometry.groups, group = image % geometry.groups
-            let firstChannel = channelTask * plan.taskChannels, endChannel = min(kg, firstChannel + plan.taskChannels)
-            let weights = buffers.weights + group * kg * depth
-            let output = buffers.output + (n * geometry.output.channels + group * kg) * pixels
-            let bias = buffers.bias.map { $0 + group * kg }
-            ck_conv_gemm_prepacked(shared.pointer + image * slice, weights, depth, bias, output, pixels,
-                                   Int32(firstChannel), Int32(endChannel), &epilogue)
         }
     }
 }

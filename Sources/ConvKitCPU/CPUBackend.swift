@@ -10,8 +10,8 @@ import Foundation
 /// The backend is a plain value: it holds no mutable state, so one instance may be
 /// shared by any number of threads calling ``execute(_:input:weights:bias:output:)`` at
 /// once. Workspace is per thread and reused across calls (a thread-local buffer that
-/// grows to the largest bounded block it has needed: a few hundred KB for GEMM, `Q·256`
-/// floats for a small map's shared packing, `16·K·Cg` for Winograd's transformed
+/// grows to the largest bounded block it has needed: a few hundred KB for GEMM,
+/// `16·K·Cg` floats for Winograd's transformed
 /// weights), so after warm-up a call allocates nothing and takes no lock; none is used on
 /// the direct path. Output is split into disjoint blocks for Dispatch's shared pool.
 /// Problems below ``inlineFLOPThreshold`` run entirely on the calling thread.

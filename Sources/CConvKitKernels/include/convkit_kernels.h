@@ -122,20 +122,6 @@ int ck_depthwise_planes(const ck_conv_plane *plane, const float *input, const fl
                         float *output, int input_channels, int output_channels, int multiplier, ptrdiff_t first,
                         ptrdiff_t last, const ck_epilogue *epilogue);
 
-/// Taps per depth block of the GEMM driver (KC).
-int ck_conv_gemm_depth_block(void);
-
-/// Packs depth block `block` (taps `[block·KC, …)`) of the whole im2col matrix of one image
-/// and group (`pixels` columns) into `packed + block·KC·P̄`, `P̄` = pixels rounded up to NR:
-/// the layout `ck_conv_gemm_prepacked` reads. For small maps, packed once and shared.
-void ck_conv_gemm_pack(const ck_conv_plane *plane, const float *input, ptrdiff_t depth, ptrdiff_t pixels, int block,
-                       float *packed);
-
-/// `ck_conv_gemm_block` over every pixel of output channels `[k0, k1)`, reading the im2col
-/// matrix `ck_conv_gemm_pack` wrote (all depth blocks) instead of packing.
-void ck_conv_gemm_prepacked(const float *packed, const float *weights, ptrdiff_t depth, const float *bias,
-                            float *output, ptrdiff_t pixels, int k0, int k1, const ck_epilogue *epilogue);
-
 /// Direct convolution of one input plane with one `R×S` filter into one output plane.
 ///
 /// Overwrites `output` with `initial + Σ w·x̂` or, with `accumulate`, adds `Σ w·x̂` to it;
