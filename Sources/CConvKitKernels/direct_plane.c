@@ -1,4 +1,5 @@
 #include "internal.h"
+#include <string.h>
 
 // Output columns [lo, hi) whose every tap column lies inside the input; only these
 // take the unchecked vector path.
@@ -398,11 +399,80 @@ CK_AVX512 static inline __attribute__((always_inline)) void dw3_plane(const ck_c
     }
 }
 
+// Small planes (at most 64 outputs, rows at most 8 wide), stride 1, input width = output
+// width (a same-padded map): the plane is walked flat, 16 outputs per vector whatever the
+// row length, because output p = (i, j) reads input p + (r·dh − pt)·W + (s·dw − pl) for
+// every tap; a per-(block, tap) mask drops lanes whose tap falls off the map. A 7×7 map
+// fills 49 of 64 lanes this way instead of 7 of 16 row by row. One chain per block in tap
+// order (bias, r, s), as the reference sums.
+enum { DW_FLAT_BLOCKS = 4, DW_FLAT_TAPS = 49 };
+typedef struct dw_flat {
+    int blocks, taps;
+    __mmask16 out_mask[DW_FLAT_BLOCKS];
+    __mmask16 mask[DW_FLAT_BLOCKS][DW_FLAT_TAPS];
+    int offset[DW_FLAT_TAPS];
+} dw_flat;
+
+static int dw_flat_fits(const ck_conv_plane *p) {
+    return p->stride_height == 1 && p->stride_width == 1 && p->input_width == p->output_width
+        && p->output_width <= 8 && p->output_height * p->output_width <= 16 * DW_FLAT_BLOCKS
+        && p->kernel_height * p->kernel_width <= DW_FLAT_TAPS;
+}
+
+static void dw_flat_build(const ck_conv_plane *p, dw_flat *f) {
+    const int ow = p->output_width, pixels = p->output_height * ow, S = p->kernel_width;
+    f->blocks = (pixels + 15) / 16;
+    f->taps = p->kernel_height * S;
+    memset(f->mask, 0, sizeof f->mask);
+    for (int b = 0; b < f->blocks; b++) {
+        const int live = ck_min(16, pixels - 16 * b);
+        f->out_mask[b] = (__mmask16)(live >= 16 ? 0xFFFF : (1u << live) - 1);
+    }
+    for (int t = 0; t < f->taps; t++) {
+        const int dr = (t / S) * p->dilation_height - p->pad_top, ds = (t % S) * p->dilation_width - p->pad_left;
+        f->offset[t] = dr * p->input_width + ds;
+        for (int b = 0; b < f->blocks; b++) {
+            unsigned bits = 0;
+            for (int q = 0; q < 16; q++) {
+                const int pix = 16 * b + q, i = pix / ow + dr, j = pix % ow + ds;
+                if (pix < pixels && i >= 0 && i < p->input_height && j >= 0 && j < p->input_width) bits |= 1u << q;
+            }
+            f->mask[b][t] = (__mmask16)bits;
+        }
+    }
+}
+
+CK_AVX512 static void dw_flat_plane(const dw_flat *f, const float *input, const float *weights, float *output,
+                                    float initial, const ck_epilogue *epilogue, int in_registers, int after_store) {
+    // Four named accumulators (an array indexed by the run-time block count was kept on
+    // the stack, a store-to-load round trip per FMA); blocks past `blocks` have no lanes.
+    __m512 acc0 = _mm512_set1_ps(initial), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    for (int t = 0; t < f->taps; t++) {
+        const __m512 wv = _mm512_set1_ps(weights[t]);
+        const float *at = input + f->offset[t];
+        const __mmask16 m0 = f->mask[0][t], m1 = f->mask[1][t], m2 = f->mask[2][t], m3 = f->mask[3][t];
+        acc0 = _mm512_mask3_fmadd_ps(wv, _mm512_maskz_loadu_ps(m0, at), acc0, m0);
+        acc1 = _mm512_mask3_fmadd_ps(wv, _mm512_maskz_loadu_ps(m1, at + 16), acc1, m1);
+        acc2 = _mm512_mask3_fmadd_ps(wv, _mm512_maskz_loadu_ps(m2, at + 32), acc2, m2);
+        acc3 = _mm512_mask3_fmadd_ps(wv, _mm512_maskz_loadu_ps(m3, at + 48), acc3, m3);
+    }
+    const __m512 acc[DW_FLAT_BLOCKS] = {acc0, acc1, acc2, acc3};
+    for (int b = 0; b < f->blocks; b++) {
+        __m512 v = acc[b];
+        if (in_registers) v = activate512_direct(epilogue, v);
+        _mm512_mask_storeu_ps(output + 16 * b, f->out_mask[b], v);
+        if (after_store) ck_apply_epilogue(epilogue, output + 16 * b, _mm_popcnt_u32(f->out_mask[b]));
+    }
+}
+
 CK_AVX512 static void depthwise_avx512(const ck_conv_plane *p, const float *input, const float *weights,
                                        const float *bias, float *output, int input_channels, int output_channels,
                                        int multiplier, ptrdiff_t first, ptrdiff_t last, const ck_epilogue *epilogue) {
+    dw_flat flat;
+    const int use_flat = dw_flat_fits(p);
     dw_masks mk;
-    dw_build(p, &mk);
+    if (use_flat) dw_flat_build(p, &flat);
+    else dw_build(p, &mk);
     const int in_registers = ck_epilogue_in_registers(epilogue);
     const int after_store = ck_epilogue_after_store(epilogue);
     const ptrdiff_t in_plane = (ptrdiff_t)p->input_height * p->input_width;
@@ -417,6 +487,10 @@ CK_AVX512 static void depthwise_avx512(const ck_conv_plane *p, const float *inpu
         const float *w = weights + (ptrdiff_t)k * taps;
         float *y = output + index * out_plane;
         const float initial = bias ? bias[k] : 0.0f;
+        if (use_flat) {
+            dw_flat_plane(&flat, x, w, y, initial, epilogue, in_registers, after_store);
+            continue;
+        }
         if (three) {
             if (p->stride_width == 1) dw3_plane(p, &mk, 1, 1, x, w, y, initial, epilogue, in_registers, after_store);
             else dw3_plane(p, &mk, 2, 2, x, w, y, initial, epilogue, in_registers, after_store);

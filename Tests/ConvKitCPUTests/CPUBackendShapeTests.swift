@@ -49,6 +49,33 @@ import Testing
         }
     }
 
+    /// Depthwise maps small enough for the flat kernel (≤ 64 outputs, rows ≤ 8, stride 1,
+    /// same width in and out), the edges of that rule, and a map just past it.
+    static let smallDepthwise: [(TensorShape, Int, Size2D, Conv2DDescriptor)] = [
+        (TensorShape(1, 24, 7, 7), 24, Size2D(3), Conv2DDescriptor(padding: .same, groups: 24)),
+        (TensorShape(2, 6, 8, 8), 12, Size2D(3), Conv2DDescriptor(padding: .same, groups: 6, activation: .relu6)),
+        (TensorShape(1, 5, 4, 3), 5, Size2D(height: 5, width: 3),
+         Conv2DDescriptor(dilation: Size2D(height: 1, width: 2), padding: .same, groups: 5)),
+        (TensorShape(1, 4, 9, 7), 4, Size2D(7), Conv2DDescriptor(padding: .same, groups: 4, activation: .relu)),
+        (TensorShape(1, 3, 7, 7), 3, Size2D(3), Conv2DDescriptor(padding: .explicit(top: 2, bottom: 0, left: 1, right: 1),
+                                                                 groups: 3)),
+        (TensorShape(1, 8, 9, 9), 8, Size2D(3), Conv2DDescriptor(padding: .same, groups: 8)),
+    ]
+
+    @Test("small depthwise maps equal the reference exactly on integer data")
+    func smallDepthwiseMaps() throws {
+        for (index, (shape, outputs, kernel, descriptor)) in Self.smallDepthwise.enumerated() {
+            let testCase = try ConvolutionCase(input: shape, outputChannels: outputs, kernel: kernel,
+                                               descriptor: descriptor, bias: index % 2 == 0, integers: true,
+                                               seed: UInt64(300 + index))
+            let reference = testCase.reference().values
+            for threads in [1, 2] {
+                let output = try testCase.run(CPUBackend(threads: threads, algorithm: .direct))
+                testCase.expectExact(output, reference, "depthwise \(shape) threads \(threads)")
+            }
+        }
+    }
+
     @Test("random floats stay within the direct τ bound", arguments: algorithms)
     func randomFloats(algorithm: CPUAlgorithm) throws {
         var shapes = Self.largeShapes
