@@ -465,6 +465,59 @@ CK_AVX512 static void dw_flat_plane(const dw_flat *f, const float *input, const 
     }
 }
 
+// Up to eight output planes that read the same input plane (a channel multiplier, such as
+// a one-channel first layer: LeNet's 1 → 6), one 16-column block of one output row at a
+// time: each tap's input vector is loaded once and feeds every plane's accumulator, where
+// plane-by-plane would load it once per plane. Planes past `count` reuse the last weights
+// and are not stored; M (2, 4, 6 or 8, a constant per instance) bounds the accumulators
+// that do any work. Sums in tap order (bias, r, s) as the reference.
+CK_AVX512 static inline __attribute__((always_inline)) void dw_multi_planes(
+    const ck_conv_plane *p, const dw_masks *mk, const int SW, const int M, const float *input, const float *weights,
+    int count, const float *initial, float *output, ptrdiff_t out_plane, const ck_epilogue *epilogue, int in_registers,
+    int after_store) {
+    const int ow = p->output_width, width = p->input_width, S = p->kernel_width, taps = p->kernel_height * S;
+    const float *w[8];
+    for (int q = 0; q < 8; q++) w[q] = weights + (ptrdiff_t)ck_min(q, count - 1) * taps;
+    // Two column blocks per pass share each weight broadcast (a 28-wide row is one pass).
+    for (int i = 0; i < p->output_height; i++) {
+        int first, last;
+        live_rows(p, i, &first, &last);
+        for (int b = 0; b < mk->blocks; b += 2) {
+            const int b1 = ck_min(b + 1, mk->blocks - 1), two = b + 1 < mk->blocks;
+            __m512 a[2][8];
+#pragma clang loop unroll(full)
+            for (int q = 0; q < 8; q++) a[0][q] = a[1][q] = _mm512_set1_ps(initial[ck_min(q, count - 1)]);
+            for (int r = first; r < last; r++) {
+                const float *line = input + (ptrdiff_t)(i * p->stride_height - p->pad_top + r * p->dilation_height) * width;
+                for (int s = 0; s < S; s++) {
+                    const __mmask16 m0 = mk->tap_mask[b][s], m1 = two ? mk->tap_mask[b1][s] : 0;
+                    const int t = r * S + s;
+                    const __m512 x0 = dw_load(SW, line + mk->tap_offset[b][s], m0);
+                    const __m512 x1 = dw_load(SW, line + mk->tap_offset[b1][s], m1);
+#pragma clang loop unroll(full)
+                    for (int q = 0; q < 8; q++) {
+                        if (M > q) {
+                            const __m512 wq = _mm512_set1_ps(w[q][t]);
+                            a[0][q] = _mm512_mask3_fmadd_ps(wq, x0, a[0][q], m0);
+                            a[1][q] = _mm512_mask3_fmadd_ps(wq, x1, a[1][q], m1);
+                        }
+                    }
+                }
+            }
+            for (int h = 0; h < 1 + two; h++) {
+                const int blk = b + h;
+                for (int q = 0; q < count; q++) {
+                    __m512 v = a[h][q];
+                    if (in_registers) v = activate512_direct(epilogue, v);
+                    float *out = output + q * out_plane + (ptrdiff_t)i * ow + 16 * blk;
+                    _mm512_mask_storeu_ps(out, mk->out_mask[blk], v);
+                    if (after_store) ck_apply_epilogue(epilogue, out, ck_min(16, ow - 16 * blk));
+                }
+            }
+        }
+    }
+}
+
 CK_AVX512 static void depthwise_avx512(const ck_conv_plane *p, const float *input, const float *weights,
                                        const float *bias, float *output, int input_channels, int output_channels,
                                        int multiplier, ptrdiff_t first, ptrdiff_t last, const ck_epilogue *epilogue) {
@@ -487,6 +540,27 @@ CK_AVX512 static void depthwise_avx512(const ck_conv_plane *p, const float *inpu
         const float *w = weights + (ptrdiff_t)k * taps;
         float *y = output + index * out_plane;
         const float initial = bias ? bias[k] : 0.0f;
+        // Planes of this chunk that share x: all of them go through at once.
+        const int rest = multiplier - k % multiplier;
+        const int sharing = last - index < rest ? (int)(last - index) : rest;
+        if (sharing >= 2 && !use_flat && (p->stride_width == 1 || p->stride_width == 2)) {
+            const int count = ck_min(8, sharing);
+            float initials[8];
+            for (int q = 0; q < count; q++) initials[q] = bias ? bias[k + q] : 0.0f;
+#define DW_MULTI(SW, M) dw_multi_planes(p, &mk, SW, M, x, w, count, initials, y, out_plane, epilogue, in_registers, after_store)
+            if (p->stride_width == 1) {
+                if (count <= 2) DW_MULTI(1, 2);
+                else if (count <= 4) DW_MULTI(1, 4);
+                else if (count <= 6) DW_MULTI(1, 6);
+                else DW_MULTI(1, 8);
+            } else {
+                if (count <= 4) DW_MULTI(2, 4);
+                else DW_MULTI(2, 8);
+            }
+#undef DW_MULTI
+            index += count - 1;
+            continue;
+        }
         if (use_flat) {
             dw_flat_plane(&flat, x, w, y, initial, epilogue, in_registers, after_store);
             continue;

@@ -50,7 +50,9 @@ import Testing
     }
 
     /// Depthwise maps small enough for the flat kernel (≤ 64 outputs, rows ≤ 8, stride 1,
-    /// same width in and out), the edges of that rule, and a map just past it.
+    /// same width in and out), the edges of that rule, a map just past it, and channel
+    /// multipliers (one input plane feeding up to eight output planes at once: LeNet's
+    /// first layer, 11 = 8 + 3 planes with stride 2, 3 with dilation and relu).
     static let smallDepthwise: [(TensorShape, Int, Size2D, Conv2DDescriptor)] = [
         (TensorShape(1, 24, 7, 7), 24, Size2D(3), Conv2DDescriptor(padding: .same, groups: 24)),
         (TensorShape(2, 6, 8, 8), 12, Size2D(3), Conv2DDescriptor(padding: .same, groups: 6, activation: .relu6)),
@@ -60,9 +62,13 @@ import Testing
         (TensorShape(1, 3, 7, 7), 3, Size2D(3), Conv2DDescriptor(padding: .explicit(top: 2, bottom: 0, left: 1, right: 1),
                                                                  groups: 3)),
         (TensorShape(1, 8, 9, 9), 8, Size2D(3), Conv2DDescriptor(padding: .same, groups: 8)),
+        (TensorShape(1, 1, 28, 28), 6, Size2D(5), Conv2DDescriptor(padding: .symmetric(height: 2, width: 2))),
+        (TensorShape(2, 2, 19, 37), 22, Size2D(3), Conv2DDescriptor(stride: Size2D(2), padding: .same, groups: 2)),
+        (TensorShape(1, 3, 17, 40), 9, Size2D(height: 3, width: 5),
+         Conv2DDescriptor(dilation: Size2D(height: 2, width: 1), padding: .valid, groups: 3, activation: .relu)),
     ]
 
-    @Test("small depthwise maps equal the reference exactly on integer data")
+    @Test("small depthwise maps and channel multipliers equal the reference exactly on integer data")
     func smallDepthwiseMaps() throws {
         for (index, (shape, outputs, kernel, descriptor)) in Self.smallDepthwise.enumerated() {
             let testCase = try ConvolutionCase(input: shape, outputChannels: outputs, kernel: kernel,
