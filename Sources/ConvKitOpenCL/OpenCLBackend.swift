@@ -39,6 +39,12 @@ public struct OpenCLBackend: ConvolutionBackend {
     /// (``KernelConfiguration/canRun(_:on:)``), whatever `kernelChoice` says.
     var forcedConfiguration: KernelConfiguration?
 
+    /// Whether one-shot calls copy the caller's arrays to device buffers and read the result
+    /// back (discrete devices), rather than wrap them (``OpenCLDeviceInfo/hostUnifiedMemory``).
+    /// `CONVKIT_OPENCL_COPY=1` forces copies, and the cross-check grid sets it for one
+    /// kernel family, so the copying path runs on PoCL too.
+    var copiesHostArrays: Bool
+
     /// The transfers made so far: activation and parameter uploads, downloads.
     public var transferStatistics: OpenCLTransferStatistics { transferCounter.statistics }
 
@@ -64,6 +70,7 @@ public struct OpenCLBackend: ConvolutionBackend {
         cacheDirectory = cache.resolvedDirectory
         tuning = cacheDirectory.flatMap { TuningDatabase.load(from: $0) }
         transferCounter = OpenCLTransferCounter()
+        copiesHostArrays = !context.info.hostUnifiedMemory || ProcessInfo.processInfo.environment["CONVKIT_OPENCL_COPY"] == "1"
     }
 
     /// The kernel and launch shape ``execute(_:input:weights:bias:output:)`` uses for

@@ -43,6 +43,10 @@ public struct OpenCLDeviceInfo: Hashable, Sendable, CustomStringConvertible {
     /// Whether `CL_DEVICE_SINGLE_FP_CONFIG` has `CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT`, so
     /// programs may be built with `-cl-fp32-correctly-rounded-divide-sqrt`.
     public var correctlyRoundedDivide: Bool = false
+    /// `CL_DEVICE_HOST_UNIFIED_MEMORY`: the device reads and writes host memory itself
+    /// (CPU devices such as PoCL, integrated GPUs), so one-shot calls wrap the caller's
+    /// arrays (`CL_MEM_USE_HOST_PTR`) instead of copying them.
+    public var hostUnifiedMemory: Bool = false
 
     /// Whether the device supports half precision (`cl_khr_fp16`).
     public var supportsFP16: Bool { extensions.contains("cl_khr_fp16") }
@@ -85,6 +89,7 @@ extension OpenCLDeviceInfo {
         extensions = try Self.string(device, CL_DEVICE_EXTENSIONS).split(separator: " ").map(String.init)
         let floatConfig: cl_device_fp_config = try Self.scalar(device, CL_DEVICE_SINGLE_FP_CONFIG)
         correctlyRoundedDivide = floatConfig & cl_device_fp_config(CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0
+        hostUnifiedMemory = unified != 0
     }
 
     private static func kind(type: cl_device_type, unifiedMemory: Bool) -> DeviceKind {

@@ -37,6 +37,18 @@ struct OpenCLObjects {
         return buffer
     }
 
+    /// A buffer over the caller's own memory (`CL_MEM_USE_HOST_PTR`), for devices with
+    /// host-unified memory: nothing is copied. Valid only while `bytes` is; a one-shot call
+    /// releases it (after `clFinish`) before returning. Counted as one `transfer`: it hands
+    /// host data to the device just as a copy would.
+    mutating func wrap(_ bytes: UnsafeMutableRawBufferPointer, to context: cl_context, flags: Int32,
+                       as transfer: OpenCLTransferCounter.Transfer?, counter: OpenCLTransferCounter) throws(OpenCLError) -> cl_mem {
+        let buffer = try make(context, cl_mem_flags(flags) | cl_mem_flags(CL_MEM_USE_HOST_PTR), max(1, bytes.count),
+                              bytes.baseAddress)
+        if let transfer { counter.record(transfer) }
+        return buffer
+    }
+
     /// An uninitialised device buffer of `bytes` bytes.
     mutating func buffer(_ context: cl_context, bytes: Int, flags: Int32 = CL_MEM_READ_WRITE) throws(OpenCLError) -> cl_mem {
         try make(context, cl_mem_flags(flags), bytes, nil)
