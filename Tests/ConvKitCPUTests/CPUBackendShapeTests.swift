@@ -32,6 +32,11 @@ import Testing
          Conv2DDescriptor(stride: Size2D(height: 2, width: 1), dilation: Size2D(height: 1, width: 2),
                           padding: .explicit(top: 0, bottom: 2, left: 3, right: 1), groups: 3)),
         (TensorShape(2, 32, 21, 19), 32, Size2D(3), Conv2DDescriptor(padding: .same, groups: 32)),
+        // Small maps whose last panel is partly filled: 49 = 32 + 17, 100 = 3·32 + 4, 36 = 32 + 4.
+        (TensorShape(1, 40, 7, 7), 48, Size2D(3), Conv2DDescriptor(padding: .same)),
+        (TensorShape(2, 300, 7, 7), 33, Size2D(1), Conv2DDescriptor(activation: .relu)),
+        (TensorShape(1, 20, 10, 10), 19, Size2D(3), Conv2DDescriptor(padding: .same, activation: .relu6)),
+        (TensorShape(1, 9, 8, 8), 10, Size2D(3), Conv2DDescriptor()),
     ]
 
     @Test("large shapes equal the reference exactly on integer data", arguments: algorithms)
