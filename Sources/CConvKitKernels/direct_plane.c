@@ -148,27 +148,6 @@ CK_AVX2 static void plane_avx2(const ck_conv_plane *p, const float *input, const
     }
 }
 
-#define CK_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma,bmi2")))
-
-CK_AVX512 static inline __m512 activate512_direct(const ck_epilogue *epilogue, __m512 x) {
-    const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
-    switch (epilogue->code) {
-    case CK_ACT_RELU:
-        return _mm512_mask_blend_ps(nan, _mm512_max_ps(x, _mm512_setzero_ps()), x);
-    case CK_ACT_RELU6:
-    case CK_ACT_CLAMP: {
-        const __m512 low = _mm512_max_ps(x, _mm512_set1_ps(epilogue->lower));
-        return _mm512_mask_blend_ps(nan, _mm512_min_ps(_mm512_set1_ps(epilogue->upper), low), x);
-    }
-    case CK_ACT_LEAKY_RELU: {
-        const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ);
-        return _mm512_mask_blend_ps(keep, _mm512_mul_ps(_mm512_set1_ps(epilogue->alpha), x), x);
-    }
-    default:
-        return x;
-    }
-}
-
 // Zero border, any stride/dilation: every column (edges included) is vector code. Taps
 // in the padding are masked out of the FMA (not multiplied by zero), so an Inf weight
 // next to the border gives what the reference gives. Four 16-lane accumulators per
@@ -240,7 +219,7 @@ CK_AVX512 static void plane_avx512(const ck_conv_plane *p, const float *input, c
             }
             for (int b = 0; b < blocks; b++) {
                 __m512 v = acc[b];
-                if (in_registers) v = activate512_direct(epilogue, v);
+                if (in_registers) v = ck_activate_avx512(epilogue, v);
                 _mm512_mask_storeu_ps(out + 16 * b, out_mask[b], v);
                 if (after_store) ck_apply_epilogue(epilogue, out + 16 * b, ck_min(16, ow - j0 - 16 * b));
             }
@@ -331,7 +310,7 @@ CK_AVX512 static inline __attribute__((always_inline)) void dw_plane(const ck_co
         __m512 accs[4] = {acc0, acc1, acc2, acc3};
         for (int u = 0; u < nu; u++) {
             __m512 v = accs[u];
-            if (in_registers) v = activate512_direct(epilogue, v);
+            if (in_registers) v = ck_activate_avx512(epilogue, v);
             float *out = output + (ptrdiff_t)row[u] * ow + 16 * blk[u];
             _mm512_mask_storeu_ps(out, mk->out_mask[blk[u]], v);
             if (after_store) ck_apply_epilogue(epilogue, out, ck_min(16, ow - 16 * blk[u]));
@@ -390,7 +369,7 @@ CK_AVX512 static inline __attribute__((always_inline)) void dw3_plane(const ck_c
             __m512 acc[4][3] = {{a00, a01, a02}, {a10, a11, a12}, {a20, a21, a22}, {a30, a31, a32}};
             for (int q = 0; q < 4 && i0 + q < oh; q++) {
                 __m512 v = _mm512_add_ps(_mm512_add_ps(acc[q][0], acc[q][1]), acc[q][2]);
-                if (in_registers) v = activate512_direct(epilogue, v);
+                if (in_registers) v = ck_activate_avx512(epilogue, v);
                 float *out = output + (ptrdiff_t)(i0 + q) * ow + 16 * b;
                 _mm512_mask_storeu_ps(out, mk->out_mask[b], v);
                 if (after_store) ck_apply_epilogue(epilogue, out, ck_min(16, ow - 16 * b));
@@ -459,7 +438,7 @@ CK_AVX512 static void dw_flat_plane(const dw_flat *f, const float *input, const 
     const __m512 acc[DW_FLAT_BLOCKS] = {acc0, acc1, acc2, acc3};
     for (int b = 0; b < f->blocks; b++) {
         __m512 v = acc[b];
-        if (in_registers) v = activate512_direct(epilogue, v);
+        if (in_registers) v = ck_activate_avx512(epilogue, v);
         _mm512_mask_storeu_ps(output + 16 * b, f->out_mask[b], v);
         if (after_store) ck_apply_epilogue(epilogue, output + 16 * b, _mm_popcnt_u32(f->out_mask[b]));
     }
@@ -508,7 +487,7 @@ CK_AVX512 static inline __attribute__((always_inline)) void dw_multi_planes(
                 const int blk = b + h;
                 for (int q = 0; q < count; q++) {
                     __m512 v = a[h][q];
-                    if (in_registers) v = activate512_direct(epilogue, v);
+                    if (in_registers) v = ck_activate_avx512(epilogue, v);
                     float *out = output + q * out_plane + (ptrdiff_t)i * ow + 16 * blk;
                     _mm512_mask_storeu_ps(out, mk->out_mask[blk], v);
                     if (after_store) ck_apply_epilogue(epilogue, out, ck_min(16, ow - 16 * blk));

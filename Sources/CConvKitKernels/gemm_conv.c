@@ -24,39 +24,36 @@ enum { KC = 256, NC = 128, MC = 128 };
 
 // ---------------------------------------------------------------- per-thread workspace
 
-static pthread_key_t workspace_key;
-static pthread_once_t workspace_once = PTHREAD_ONCE_INIT;
-static void workspace_free(void *p) { free(p); }
-static void workspace_init(void) { pthread_key_create(&workspace_key, workspace_free); }
-static _Thread_local float *workspace_ptr;
-static _Thread_local size_t workspace_floats;
+// One grow-only buffer per thread and slot; the key frees it when the thread exits.
+typedef struct thread_buffer {
+    pthread_key_t key;
+    pthread_once_t once;
+} thread_buffer;
 
-float *ck_thread_workspace(size_t floats) {
-    if (floats <= workspace_floats) return workspace_ptr;
-    pthread_once(&workspace_once, workspace_init);
-    free(workspace_ptr);
+static void buffer_free(void *p) { free(p); }
+static thread_buffer workspace_slot = {0, PTHREAD_ONCE_INIT}, shared_slot = {0, PTHREAD_ONCE_INIT};
+static void workspace_init(void) { pthread_key_create(&workspace_slot.key, buffer_free); }
+static void shared_init(void) { pthread_key_create(&shared_slot.key, buffer_free); }
+static _Thread_local float *workspace_ptr, *shared_ptr;
+static _Thread_local size_t workspace_floats, shared_floats;
+
+static float *grow(thread_buffer *slot, void (*init)(void), float **ptr, size_t *have, size_t floats) {
+    if (floats <= *have) return *ptr;
+    pthread_once(&slot->once, init);
+    free(*ptr);
     size_t bytes = ((floats * sizeof(float)) + 63) & ~(size_t)63;
-    workspace_ptr = aligned_alloc(64, bytes);
-    workspace_floats = workspace_ptr ? floats : 0;
-    pthread_setspecific(workspace_key, workspace_ptr);
-    return workspace_ptr;
+    *ptr = aligned_alloc(64, bytes);
+    *have = *ptr ? floats : 0;
+    pthread_setspecific(slot->key, *ptr);
+    return *ptr;
 }
 
-static pthread_key_t shared_key;
-static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
-static void shared_init(void) { pthread_key_create(&shared_key, workspace_free); }
-static _Thread_local float *shared_ptr;
-static _Thread_local size_t shared_floats;
+float *ck_thread_workspace(size_t floats) {
+    return grow(&workspace_slot, workspace_init, &workspace_ptr, &workspace_floats, floats);
+}
 
 float *ck_thread_shared_buffer(size_t floats) {
-    if (floats <= shared_floats) return shared_ptr;
-    pthread_once(&shared_once, shared_init);
-    free(shared_ptr);
-    size_t bytes = ((floats * sizeof(float)) + 63) & ~(size_t)63;
-    shared_ptr = aligned_alloc(64, bytes);
-    shared_floats = shared_ptr ? floats : 0;
-    pthread_setspecific(shared_key, shared_ptr);
-    return shared_ptr;
+    return grow(&shared_slot, shared_init, &shared_ptr, &shared_floats, floats);
 }
 
 // ---------------------------------------------------------------- portable tile (6×16)
@@ -157,27 +154,6 @@ CK_AVX2 static void tile_avx2(int kc, const float *a, ptrdiff_t lda, const float
 
 // ---------------------------------------------------------------- AVX-512 tile (8×32)
 
-#define CK_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma,bmi2")))
-
-CK_AVX512 static inline __m512 activate512(const ck_epilogue *epilogue, __m512 x) {
-    const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
-    switch (epilogue->code) {
-    case CK_ACT_RELU:
-        return _mm512_mask_blend_ps(nan, _mm512_max_ps(x, _mm512_setzero_ps()), x);
-    case CK_ACT_RELU6:
-    case CK_ACT_CLAMP: {
-        const __m512 low = _mm512_max_ps(x, _mm512_set1_ps(epilogue->lower));
-        return _mm512_mask_blend_ps(nan, _mm512_min_ps(_mm512_set1_ps(epilogue->upper), low), x);
-    }
-    case CK_ACT_LEAKY_RELU: {
-        const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ);
-        return _mm512_mask_blend_ps(keep, _mm512_mul_ps(_mm512_set1_ps(epilogue->alpha), x), x);
-    }
-    default:
-        return x;
-    }
-}
-
 #define ROW5(i, ptr)                                           \
     do {                                                       \
         const __m512 av = _mm512_set1_ps(*(ptr));              \
@@ -198,8 +174,8 @@ CK_AVX512 static inline __m512 activate512(const ck_epilogue *epilogue, __m512 x
                 c##i##h = _mm512_add_ps(c##i##h, bv);                                    \
             }                                                                            \
             if (in_registers) {                                                          \
-                c##i##l = activate512(epilogue, c##i##l);                                \
-                c##i##h = activate512(epilogue, c##i##h);                                \
+                c##i##l = ck_activate_avx512(epilogue, c##i##l);                                \
+                c##i##h = ck_activate_avx512(epilogue, c##i##h);                                \
             }                                                                            \
             _mm512_mask_storeu_ps(row, ml, c##i##l);                                     \
             _mm512_mask_storeu_ps(row + 16, mh, c##i##h);                                \
@@ -294,7 +270,7 @@ CK_AVX512 static void pack_runs_slow(const ck_conv_plane *p, const float *input,
             float *row = c + (ptrdiff_t)(i) * ldc;                                       \
             if (accumulate) c##i = _mm512_add_ps(_mm512_maskz_loadu_ps(ml, row), c##i);   \
             else if (bias) c##i = _mm512_add_ps(c##i, _mm512_set1_ps(bias[i]));          \
-            if (in_registers) c##i = activate512(epilogue, c##i);                        \
+            if (in_registers) c##i = ck_activate_avx512(epilogue, c##i);                        \
             _mm512_mask_storeu_ps(row, ml, c##i);                                        \
             if (after_store) ck_apply_epilogue(epilogue, row, columns);                  \
         }                                                                                \

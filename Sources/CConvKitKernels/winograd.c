@@ -126,27 +126,6 @@ static inline void input_tiles(const float *x, int height, int width, int tiles_
 }
 
 #if CK_X86
-#define CK_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma,bmi2")))
-
-CK_AVX512 static inline __m512 wg_activate(const ck_epilogue *epilogue, __m512 x) {
-    const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
-    switch (epilogue->code) {
-    case CK_ACT_RELU:
-        return _mm512_mask_blend_ps(nan, _mm512_max_ps(x, _mm512_setzero_ps()), x);
-    case CK_ACT_RELU6:
-    case CK_ACT_CLAMP: {
-        const __m512 low = _mm512_max_ps(x, _mm512_set1_ps(epilogue->lower));
-        return _mm512_mask_blend_ps(nan, _mm512_min_ps(_mm512_set1_ps(epilogue->upper), low), x);
-    }
-    case CK_ACT_LEAKY_RELU: {
-        const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ);
-        return _mm512_mask_blend_ps(keep, _mm512_mul_ps(_mm512_set1_ps(epilogue->alpha), x), x);
-    }
-    default:
-        return x;
-    }
-}
-
 // Bits [lo, hi) of a 32-bit window mask.
 static inline unsigned window_bits(int lo, int hi) {
     if (lo < 0) lo = 0;
@@ -245,8 +224,8 @@ CK_AVX512 static void output_tiles_avx512(const float *m, ptrdiff_t m_stride, in
                 __m512 y0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(sr[0], sr[1]), sr[2]), add);
                 __m512 y1 = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(sr[1], sr[2]), sr[3]), add);
                 if (in_registers) {
-                    y0 = wg_activate(epilogue, y0);
-                    y1 = wg_activate(epilogue, y1);
+                    y0 = ck_activate_avx512(epilogue, y0);
+                    y1 = ck_activate_avx512(epilogue, y1);
                 }
                 float *row = out + (ptrdiff_t)i * ow;
                 _mm512_mask_storeu_ps(row, (__mmask16)cols, _mm512_permutex2var_ps(y0, ilo, y1));
