@@ -51,18 +51,7 @@
 #ifndef KERNEL_W
 #define KERNEL_W 0
 #endif
-#if KERNEL_H > 0
-#define FILTER_H KERNEL_H
-#else
-#define FILTER_H kernel_h
-#endif
-#if KERNEL_W > 0
-#define FILTER_W KERNEL_W
-#else
-#define FILTER_W kernel_w
-#endif
-
-// Border and epilogue helpers (border_index, activate, ...) and the RN vector helpers (floatv,
+// Border and epilogue helpers (border_index, activate, FILTER_H/FILTER_W, ...) and the RN vector helpers (floatv,
 // vloadv, load_s2, gather_safe): kernels/conv_common.cl,
 // prepended by the host.
 

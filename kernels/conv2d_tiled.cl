@@ -59,19 +59,8 @@
 #define KERNEL_W 0
 #endif
 
-// Border and epilogue helpers (border_index, apply_activation, ...): kernels/conv_common.cl,
+// Border and epilogue helpers (border_index, activate, FILTER_H/FILTER_W, ...): kernels/conv_common.cl,
 // prepended by the host.
-
-#if KERNEL_H > 0
-#define FILTER_H KERNEL_H
-#else
-#define FILTER_H kernel_h
-#endif
-#if KERNEL_W > 0
-#define FILTER_W KERNEL_W
-#else
-#define FILTER_W kernel_w
-#endif
 
 __kernel __attribute__((reqd_work_group_size(TILE_W, TILE_H, 1)))
 void conv2d_tiled(__global const float *restrict input,

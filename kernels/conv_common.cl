@@ -56,6 +56,11 @@ inline float activate(const float x, const int act, const float p0, const float 
     default: return x;
     }
 }
+// The filter extent of the kernels built with KERNEL_H/KERNEL_W defines (conv2d_direct.cl,
+// conv2d_tiled.cl, conv2d_depthwise.cl): the define where a program was built for one
+// size (> 0, so loops over it unroll), else the kernel_h/kernel_w argument.
+#define FILTER_H (KERNEL_H > 0 ? KERNEL_H : kernel_h)
+#define FILTER_W (KERNEL_W > 0 ? KERNEL_W : kernel_w)
 // ---- end of shared helpers ----
 
 // ---- vector helpers for the kernels built with an RN (pixels per vector) define:
