@@ -8,7 +8,7 @@ import ConvKitCore
 /// materialised beyond one bounded block per thread. A task owns a rectangle of `C` (a
 /// range of output channels × a range of pixels of one `(n, g)`), so tasks write
 /// disjoint memory and need no locks. Cache blocking inside a task is the C driver's
-/// (`ck_conv_gemm_block`: KC = 256 taps, NC = 384 pixels, MC = 128 channels).
+/// (`ck_conv_gemm_block`: KC = 256 taps, NC = 128 pixels, MC = 128 channels).
 ///
 /// Partition, chosen per shape so every core has work and a core lost to another
 /// process delays only a small task (tasks are claimed dynamically, see ``ParallelLoop``):

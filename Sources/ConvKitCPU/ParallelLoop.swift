@@ -1,5 +1,5 @@
 import CConvKitKernels
-import Foundation
+import Dispatch
 
 /// Runs independent tasks on Dispatch's shared worker pool, or inline.
 ///
@@ -19,6 +19,11 @@ struct ParallelLoop: Sendable {
 
     /// Calls `body` once for each task in `0..<count`, possibly concurrently.
     func run(_ count: Int, _ body: @Sendable (Int) -> Void) {
+        // Inline without building the phase list: the tiny-problem path allocates nothing.
+        if threads <= 1 || count <= 1 {
+            for task in 0..<count { body(task) }
+            return
+        }
         run(phases: [count]) { _, task in body(task) }
     }
 
@@ -26,7 +31,7 @@ struct ParallelLoop: Sendable {
     /// `counts[p]` tasks and starts when every earlier phase is done.
     ///
     /// With one thread or one task everything runs in order on the calling thread, so
-    /// small problems pay no wake-up and no allocation.
+    /// small problems pay no wake-up.
     func run(phases counts: [Int], _ body: @Sendable (Int, Int) -> Void) {
         let total = counts.reduce(0, +)
         if threads <= 1 || total <= 1 {
@@ -35,13 +40,12 @@ struct ParallelLoop: Sendable {
             }
             return
         }
-        var offsets = [Int](), start = 0
-        for count in counts {
-            offsets.append(start)
-            start += count
+        // ends[p]: one past phase p's last task index; phase p starts at ends[p - 1].
+        var running = 0
+        let ends = counts.map { count in
+            running += count
+            return running
         }
-        let starts = offsets
-        let ends = starts.indices.map { starts[$0] + counts[$0] }
         let state = WorkCounters()
         defer { state.deallocate() }
         DispatchQueue.concurrentPerform(iterations: min(threads, total)) { _ in
@@ -50,16 +54,15 @@ struct ParallelLoop: Sendable {
                 let index = ck_work_claim(state.next)
                 if index >= total { break }
                 while index >= ends[phase] { phase += 1 }
-                if phase > 0 { ck_work_wait(state.finished, starts[phase]) }
-                body(phase, index - starts[phase])
+                let start = phase > 0 ? ends[phase - 1] : 0
+                if phase > 0 { ck_work_wait(state.finished, start) }
+                body(phase, index - start)
                 ck_work_finish(state.finished)
             }
             ck_work_wait(state.finished, total)
         }
     }
 
-    /// The cores Dispatch spreads work over.
-    static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
 }
 
 /// The claim and finish counters of one parallel region, shared by its iterations.

@@ -67,8 +67,8 @@ extension OpenCLBackend {
         if let mapped, mapped != UnsafeMutableRawPointer(output.baseAddress), let base = output.baseAddress {
             UnsafeMutableRawPointer(base).copyMemory(from: mapped, byteCount: bytes)
         }
+        // The release in `objects` waits for the unmap (clFinish) before freeing anything.
         try clCheck(clEnqueueUnmapMemObject(queue, outputBuffer, mapped, 0, nil, nil), "clEnqueueUnmapMemObject")
-        try clCheck(clFinish(queue), "clFinish")
         transferCounter.record(.download)
     }
 
