@@ -18,3 +18,49 @@ void ck_work_wait(const ptrdiff_t *finished, ptrdiff_t target) {
 #endif
     }
 }
+
+// ---------------------------------------------------------------- staying workers
+
+#include <time.h>
+
+static int64_t now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+ptrdiff_t ck_atomic_load(const ptrdiff_t *cell) { return __atomic_load_n(cell, __ATOMIC_SEQ_CST); }
+
+void ck_atomic_store(ptrdiff_t *cell, ptrdiff_t value) { __atomic_store_n(cell, value, __ATOMIC_SEQ_CST); }
+
+ptrdiff_t ck_atomic_add(ptrdiff_t *cell, ptrdiff_t delta) { return __atomic_fetch_add(cell, delta, __ATOMIC_SEQ_CST); }
+
+int ck_atomic_exchange_if(ptrdiff_t *cell, ptrdiff_t expected, ptrdiff_t desired) {
+    return __atomic_compare_exchange_n(cell, &expected, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+void ck_spin_until_zero(const ptrdiff_t *cell) {
+    while (__atomic_load_n(cell, __ATOMIC_SEQ_CST) != 0) {
+#if CK_X86
+        _mm_pause();
+#elif defined(__aarch64__)
+        __asm__ __volatile__("yield");
+#endif
+    }
+}
+
+int ck_spin_for_change(const ptrdiff_t *cell, ptrdiff_t seen, int64_t nanoseconds) {
+    // The clock is read every 64 pauses: a vDSO call costs about as much as 20 pauses.
+    const int64_t deadline = now_ns() + nanoseconds;
+    for (;;) {
+        for (int i = 0; i < 64; i++) {
+            if (__atomic_load_n(cell, __ATOMIC_ACQUIRE) != seen) return 1;
+#if CK_X86
+            _mm_pause();
+#elif defined(__aarch64__)
+            __asm__ __volatile__("yield");
+#endif
+        }
+        if (now_ns() >= deadline) return 0;
+    }
+}

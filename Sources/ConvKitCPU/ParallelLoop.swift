@@ -3,8 +3,10 @@ import Dispatch
 
 /// Runs independent tasks on Dispatch's shared worker pool, or inline.
 ///
-/// One region is one `DispatchQueue.concurrentPerform` with one iteration per thread;
-/// each iteration claims task indices from a shared counter until none are left, so the
+/// One region runs one iteration per thread, on ``StayingWorkers`` (helpers kept awake
+/// between back-to-back regions) or, when those serve another caller, on a fresh
+/// `DispatchQueue.concurrentPerform`. Each iteration claims task indices from a shared
+/// counter until none are left, so the
 /// calling thread starts at once and a worker that the system wakes late (30–300 µs on
 /// a VM, measured here) only joins in, never holds the others back. Phases run in one
 /// region: a task of phase `p` starts once every task of the phases before it has
@@ -48,7 +50,7 @@ struct ParallelLoop: Sendable {
         }
         let state = WorkCounters()
         defer { state.deallocate() }
-        DispatchQueue.concurrentPerform(iterations: min(threads, total)) { _ in
+        @Sendable func iteration() {
             var phase = 0
             while true {
                 let index = ck_work_claim(state.next)
@@ -60,6 +62,10 @@ struct ParallelLoop: Sendable {
                 ck_work_finish(state.finished)
             }
             ck_work_wait(state.finished, total)
+        }
+        let participants = min(threads, total)
+        if !StayingWorkers.shared.run(helpers: participants - 1, iteration) {
+            DispatchQueue.concurrentPerform(iterations: participants) { _ in iteration() }
         }
     }
 

@@ -42,4 +42,44 @@ import Testing
         ParallelLoop(threads: 2).run(0) { _ in Issue.record("ran a task of an empty region") }
         #expect((0..<4).allSatisfy { cells.values[$0] == 1 })
     }
+
+    @Test("back-to-back regions from several callers each run every task once, and none after it returned")
+    func stayingWorkers() async {
+        // Four callers race for the staying workers: one gets them, the others run on a
+        // plain concurrentPerform; a helper that served a region after its caller returned
+        // would add to a count that was already checked.
+        let callers = 4, regions = 300, tasks = 13
+        let counts = Cells(callers * tasks)
+        let late = Cells(callers)
+        await withTaskGroup(of: Void.self) { group in
+            for caller in 0..<callers {
+                group.addTask {
+                    let base = caller * tasks
+                    for region in 1...regions {
+                        ParallelLoop(threads: 2).run(tasks) { task in
+                            // Some microseconds of work, so a task a helper still runs is visible.
+                            var spin = 0
+                            for step in 0..<(task % 3) * 2_000 { spin &+= step }
+                            counts.values[base + task] += 1 + (spin == -1 ? 1 : 0)
+                        }
+                        if (0..<tasks).contains(where: { counts.values[base + $0] != region }) { late.values[caller] += 1 }
+                    }
+                }
+            }
+        }
+        #expect((0..<callers * tasks).allSatisfy { counts.values[$0] == regions },
+                "task counts \((0..<callers * tasks).map { counts.values[$0] })")
+        #expect((0..<callers).allSatisfy { late.values[$0] == 0 }, "a region returned before all its tasks ran")
+    }
+
+    @Test("with staying switched off (window 0) a region still runs every task")
+    func stayingOff() {
+        let workers = StayingWorkers(spinNanoseconds: 0)
+        #expect(!workers.run(helpers: 1) {}, "a zero window must decline, so ParallelLoop falls back")
+        let busy = StayingWorkers(spinNanoseconds: 1_000_000)
+        let cells = Cells(1)
+        #expect(busy.run(helpers: 1) { cells.values[0] += 1 })
+        #expect(cells.values[0] == 1, "the caller's own iteration did not run exactly once")
+    }
 }
+

@@ -7,6 +7,7 @@
 // picks an AVX2+FMA body at run time when the CPU has it, else a portable body.
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -163,6 +164,18 @@ ptrdiff_t ck_work_claim(ptrdiff_t *next);
 void ck_work_finish(ptrdiff_t *finished);
 /// Spins until `*finished` reaches `target` (acquire), pausing between reads.
 void ck_work_wait(const ptrdiff_t *finished, ptrdiff_t target);
+
+/// Sequentially consistent load, store, fetch-add and compare-exchange on one cell, for
+/// the hand-off between a region's caller and the workers that stay awake between regions.
+ptrdiff_t ck_atomic_load(const ptrdiff_t *cell);
+void ck_atomic_store(ptrdiff_t *cell, ptrdiff_t value);
+ptrdiff_t ck_atomic_add(ptrdiff_t *cell, ptrdiff_t delta);
+/// Stores `desired` if `*cell == expected`; 1 when it did.
+int ck_atomic_exchange_if(ptrdiff_t *cell, ptrdiff_t expected, ptrdiff_t desired);
+/// Spins until `*cell != seen` (1) or `nanoseconds` have passed (0).
+/// Spins until `*cell == 0`.
+void ck_spin_until_zero(const ptrdiff_t *cell);
+int ck_spin_for_change(const ptrdiff_t *cell, ptrdiff_t seen, int64_t nanoseconds);
 
 #ifdef __cplusplus
 }
