@@ -15,7 +15,11 @@
 // uses vloadRN, stride 2 two contiguous loads with the even lanes kept (`load_s2`), both
 // masked on zero-border padding lanes; other strides, mapped borders at the row edges
 // and reads past the plane gather lane by lane. The channel loop is unrolled by 4;
-// the RM weights of a channel are read as scalars (broadcast into the FMA).
+// the RM weights of a channel are read as scalars (broadcast into the FMA) from the
+// packed filters (`pack_filters_gemm1x1`, below): the RM weights of one channel sit side
+// by side, so one pointer with constant offsets reaches them. Reading RM rows of KC11 in
+// place needed RM live pointers, which PoCL spilled to the stack (1.45x slower measured
+// on 256->512 @ 28x28, repack included).
 // Work-groups are remapped from their linear id (dimension 0 fastest, the order CPU
 // devices run them) so that consecutive groups take every filter block of one pixel slab
 // before the next slab: the slab's input stays in cache while all filters read it (the
@@ -36,7 +40,7 @@
 // local = (TN, TM, 1), with P = ceil(OH*OW / RN) when flat, else OH * ceil(OW / RN).
 //
 // Arguments, in order (the conv2d_igemm.cl order; kernel_h/w and dilation are 1 or unused):
-//    0 input   __global const float*     1 weights  __global const float*
+//    0 input   __global const float*     1 weights  __global const float* (packed)
 //    2 bias    __global const float* (any buffer when has_bias == 0)
 //    3 output  __global float*
 //    4 batch  5 in_channels  6 in_height  7 in_width
@@ -74,7 +78,7 @@
         _Pragma("unroll 4") for (int c = 0; c < Cg; ++c) {                             \
             const floatv v = LOAD;                                                        \
             _Pragma("unroll") for (int m = 0; m < RM; ++m) {                              \
-                const float wm = w_rows[m][c];                                            \
+                const float wm = w_pack[c * RM + m];                                            \
                 acc[m] = (MASKED) ? madd_keep(v, wm, acc[m], mask) : madd(v, wm, acc[m]); \
             }                                                                             \
             xc += plane;                                                                  \
@@ -128,11 +132,10 @@ void conv2d_gemm1x1(__global const float *restrict input,
     const int k_count = clamp(Kg - k_local0, 0, RM);
     const long plane = (long)in_height * in_width;
     __global const float *x = input + ((long)n * in_channels + (long)group * Cg) * plane;
-    // Tail filters read the last real filter and are never stored.
-    __global const float *w_rows[RM];
-    #pragma unroll
-    for (int m = 0; m < RM; ++m)
-        w_rows[m] = weights + ((long)group * Kg + clamp(k_local0 + m, 0, Kg - 1)) * Cg;
+    // This block's packed filters; work-items past the last block read the last one
+    // and store nothing.
+    const int blocks = (Kg + RM - 1) / RM;
+    __global const float *w_pack = weights + ((long)group * blocks + min(kb, blocks - 1)) * Cg * RM;
 
     floatv acc[RM];
     #pragma unroll
@@ -189,4 +192,25 @@ void conv2d_gemm1x1(__global const float *restrict input,
             for (int q = 0; q < lanes; ++q) y[q] = activate(values[q], act, act_p0, act_p1);
         }
     }
+}
+
+// Packs KC11 filters for conv2d_gemm1x1: per group, ceil(Kg / RM) blocks of [Cg][RM]
+// (block b, channel c, lane m = filter b*RM + m; lanes past Kg repeat the last filter,
+// whose sums are never stored). A work-item writes the RM lanes of one (block, channel):
+// global = (roundup(Cg, W), groups * ceil(Kg / RM)), local = (W, 1), W = 16 or the device
+// limit; no division per float (one per float cost more than the GEMM it fed).
+//   0 weights (KC11)  1 packed  2 filters_per_group (Kg)  3 channels_per_group (Cg) (int)
+__kernel void pack_filters_gemm1x1(__global const float *restrict weights, __global float *restrict packed,
+                                   const int filters_per_group, const int channels_per_group)
+{
+    const int Kg = filters_per_group, Cg = channels_per_group;
+    const int c = (int)get_global_id(0);
+    if (c >= Cg) return;
+    const int blocks = (Kg + RM - 1) / RM;
+    const int block = (int)get_global_id(1);
+    const int group = block / blocks, first = (block - group * blocks) * RM;
+    __global const float *w = weights + (long)group * Kg * Cg + c;
+    __global float *out = packed + ((long)block * Cg + c) * RM;
+    #pragma unroll
+    for (int m = 0; m < RM; ++m) out[m] = w[(long)min(first + m, Kg - 1) * Cg];
 }

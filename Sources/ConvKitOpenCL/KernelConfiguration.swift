@@ -121,6 +121,11 @@ public struct KernelConfiguration: Hashable, Sendable, CustomStringConvertible {
                width: (workGroup.width - 1) * geometry.stride.width + geometry.effectiveKernel.width)
     }
 
+    /// Whether the kernel reads its weights through `pack_filters_gemm1x1` (blocks of `RM`
+    /// filters, channel-major). Only gemm1x1: the same repack for igemm (3×3, 7×7) measured
+    /// slower on PoCL, the repack of up to 9.4 MB per call included.
+    var readsPackedFilters: Bool { file == .gemm1x1 }
+
     /// Whether igemm runs `geometry` in flat mode: a 1×1 filter with stride 1 and no
     /// padding, so the input plane is the output pixel axis.
     static func isFlat(_ geometry: ConvolutionGeometry) -> Bool {

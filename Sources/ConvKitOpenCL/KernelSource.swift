@@ -37,7 +37,8 @@ public enum KernelFile: String, CaseIterable, Hashable, Sendable, CustomStringCo
     /// Every `__kernel` entry point the file defines.
     var entryPoints: [String] {
         switch self {
-        case .direct, .tiled, .igemm, .gemm1x1, .depthwise: [entryPoint]
+        case .direct, .tiled, .igemm, .depthwise: [entryPoint]
+        case .gemm1x1: [entryPoint, Self.packFiltersEntryPoint]
         case .pool: [entryPoint, Self.globalPoolEntryPoint]
         }
     }
@@ -53,6 +54,9 @@ public enum KernelFile: String, CaseIterable, Hashable, Sendable, CustomStringCo
 
     /// `pool2d.cl`'s global-pooling reduction.
     static let globalPoolEntryPoint = "global_pool2d"
+
+    /// The filter repack `conv2d_gemm1x1` reads its weights through.
+    static let packFiltersEntryPoint = "pack_filters_gemm1x1"
 
     /// The text compiled into the library by `.embedInCode("kernels")`.
     var embeddedText: String {

@@ -165,16 +165,18 @@ extension OpenCLBackend {
         let buffer = try makeDeviceBuffer(floats: shape.elementCount)
         var objects = OpenCLObjects()
         defer { objects.release() }
-        let event: cl_event
+        let events: [cl_event]
         do {
             let launch = try makeLaunch(buffer, &objects)
-            event = try launch.enqueue(on: stream.queue, waitingFor: inputs.compactMap(\.event))
+            events = try launch.enqueue(on: stream.queue, waitingFor: inputs.compactMap(\.event))
         } catch {
             clReleaseMemObject(buffer)
             throw error
         }
-        stream.record(.kernel, event)
-        return DeviceTensor(shape: shape, stream: stream, buffer: buffer, event: event, counter: transferCounter)
+        for event in events { stream.record(.kernel, event) }
+        // The in-order queue runs the steps one after another: the last event covers them.
+        events.dropLast().forEach { clReleaseEvent($0) }
+        return DeviceTensor(shape: shape, stream: stream, buffer: buffer, event: events.last, counter: transferCounter)
     }
 
     /// Throws unless every tensor lives in this backend's OpenCL context.
@@ -199,13 +201,21 @@ extension OpenCLBackend {
 }
 
 extension KernelLaunch {
-    /// Enqueues the kernel after `events` and returns its event (the caller releases it).
-    func enqueue(on queue: cl_command_queue, waitingFor events: [cl_event]) throws(OpenCLError) -> cl_event {
-        var event: cl_event?
-        let waits: [cl_event?] = events
-        try clCheck(clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, global, local, cl_uint(waits.count),
-                                           waits.isEmpty ? nil : waits, &event), "clEnqueueNDRangeKernel")
-        guard let event else { throw .call(function: "clEnqueueNDRangeKernel", code: Int32(CL_INVALID_EVENT)) }
-        return event
+    /// Enqueues every step, the first after `events`, and returns each step's event in
+    /// order (the caller releases them); the last one is the main kernel's.
+    func enqueue(on queue: cl_command_queue, waitingFor events: [cl_event]) throws(OpenCLError) -> [cl_event] {
+        var made: [cl_event] = []
+        do throws(OpenCLError) {
+            for (index, step) in steps.enumerated() {
+                var event: cl_event?
+                try step.enqueue(on: queue, waitingFor: index == 0 ? events : [], event: &event)
+                guard let event else { throw OpenCLError.call(function: "clEnqueueNDRangeKernel", code: Int32(CL_INVALID_EVENT)) }
+                made.append(event)
+            }
+        } catch {
+            made.forEach { clReleaseEvent($0) }
+            throw error
+        }
+        return made
     }
 }

@@ -112,6 +112,14 @@ extension OpenCLBackend {
             kernel = try objects.kernel(program, configuration.file.entryPoint)
             limit = try Self.workGroupLimit(kernel, on: context.device)
         }
+        var weightSteps: [KernelLaunch.Step] = []
+        var weights = weights
+        if configuration.readsPackedFilters {
+            let (packed, step) = try packFiltersStep(geometry, configuration, program: program, weights: weights,
+                                                     objects: &objects)
+            weights = packed
+            weightSteps.append(step)
+        }
         var arguments = KernelArguments(kernel)
         try arguments.append(input, "input")
         try arguments.append(weights, "weights")
@@ -134,7 +142,28 @@ extension OpenCLBackend {
         try arguments.append(p0, "act_p0")
         try arguments.append(p1, "act_p1")
         let (global, local) = configuration.launch(for: geometry)
-        return KernelLaunch(kernel: kernel, global: global, local: local)
+        var launch = KernelLaunch(kernel: kernel, global: global, local: local)
+        launch.weightSteps = weightSteps
+        return launch
+    }
+
+    /// The `pack_filters_gemm1x1` step for `configuration` and the scratch buffer it fills:
+    /// `groups · ceil(Kg / RM) · RM · Cg` floats (RM: the configuration's filter block).
+    private func packFiltersStep(_ geometry: ConvolutionGeometry, _ configuration: KernelConfiguration,
+                                 program: cl_program, weights: cl_mem,
+                                 objects: inout OpenCLObjects) throws(OpenCLError) -> (cl_mem, KernelLaunch.Step) {
+        let cg = geometry.inputChannelsPerGroup
+        let blocks = geometry.groups * configuration.channelBlocks(for: geometry)
+        let packed = try objects.buffer(context.context, bytes: blocks * configuration.channelBlock * cg * MemoryLayout<Float>.size)
+        let kernel = try objects.kernel(program, KernelFile.packFiltersEntryPoint)
+        var arguments = KernelArguments(kernel)
+        try arguments.append(weights, "weights")
+        try arguments.append(packed, "packed")
+        try arguments.append(geometry.outputChannelsPerGroup, "filters_per_group")
+        try arguments.append(cg, "channels_per_group")
+        let width = max(1, min(16, deviceInfo.maxWorkGroupSize))
+        return (packed, KernelLaunch.Step(kernel: kernel, global: [KernelConfiguration.roundUp(cg, to: width), blocks],
+                                          local: [width, 1]))
     }
 
     /// `CL_KERNEL_WORK_GROUP_SIZE` of `kernel` on `device`: the most work-items per group

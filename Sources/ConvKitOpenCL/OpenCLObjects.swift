@@ -76,15 +76,43 @@ struct OpenCLObjects {
     }
 }
 
-/// One kernel with its arguments set, and the NDRange it runs over.
+/// The kernels of one operation with their arguments set, in queue order: weight
+/// preparation steps (a filter repack, depending only on the weights), then the main
+/// kernel.
 struct KernelLaunch {
-    let kernel: cl_kernel
-    let global: [Int]
-    let local: [Int]
+    /// One kernel and the NDRange it runs over (`local` nil: the driver picks).
+    struct Step {
+        let kernel: cl_kernel
+        let global: [Int]
+        let local: [Int]?
+    }
 
-    /// Enqueues the kernel on `queue` (no wait).
+    /// Steps that only read the weights and write a scratch buffer the main kernel reads.
+    var weightSteps: [Step] = []
+    let main: Step
+
+    init(kernel: cl_kernel, global: [Int], local: [Int]) {
+        main = Step(kernel: kernel, global: global, local: local)
+    }
+
+    var steps: [Step] { weightSteps + [main] }
+
+    /// Enqueues every step on `queue` (no wait).
     func enqueue(on queue: cl_command_queue) throws(OpenCLError) {
-        try clCheck(clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, global, local, 0, nil, nil),
-                    "clEnqueueNDRangeKernel")
+        for step in steps { try step.enqueue(on: queue, waitingFor: [], event: nil) }
+    }
+}
+
+extension KernelLaunch.Step {
+    /// Enqueues the kernel after `events`, storing its event in `event` when given.
+    func enqueue(on queue: cl_command_queue, waitingFor events: [cl_event],
+                 event: UnsafeMutablePointer<cl_event?>?) throws(OpenCLError) {
+        let waits: [cl_event?] = events
+        let status = local.map { local in
+            clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, global, local, cl_uint(waits.count),
+                                   waits.isEmpty ? nil : waits, event)
+        } ?? clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, global, nil, cl_uint(waits.count),
+                                    waits.isEmpty ? nil : waits, event)
+        try clCheck(status, "clEnqueueNDRangeKernel")
     }
 }

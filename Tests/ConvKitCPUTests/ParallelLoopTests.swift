@@ -1,4 +1,5 @@
 @testable import ConvKitCPU
+import CConvKitKernels
 import Foundation
 import Testing
 
@@ -72,14 +73,17 @@ import Testing
         #expect((0..<callers).allSatisfy { late.values[$0] == 0 }, "a region returned before all its tasks ran")
     }
 
-    @Test("with staying switched off (window 0) a region still runs every task")
-    func stayingOff() {
-        let workers = StayingWorkers(spinNanoseconds: 0)
-        #expect(!workers.run(helpers: 1) {}, "a zero window must decline, so ParallelLoop falls back")
-        let busy = StayingWorkers(spinNanoseconds: 1_000_000)
-        let cells = Cells(1)
-        #expect(busy.run(helpers: 1) { cells.values[0] += 1 })
-        #expect(cells.values[0] == 1, "the caller's own iteration did not run exactly once")
+    @Test("a zero window declines (ParallelLoop falls back); otherwise the caller and at most the asked helpers run the body")
+    func stayingWindow() {
+        let off = StayingWorkers(spinNanoseconds: 0)
+        #expect(!off.run(helpers: 1) {}, "a zero window must decline, so ParallelLoop falls back")
+        let on = StayingWorkers(spinNanoseconds: 1_000_000)
+        let runs = Cells(1)
+        for _ in 0..<50 {
+            #expect(on.run(helpers: 1) { ck_work_finish(runs.values) })
+        }
+        // 50 regions: the caller's 50 iterations, plus at most one helper's in each.
+        #expect((50...100).contains(runs.values[0]), "body ran \(runs.values[0]) times in 50 regions")
     }
 }
 
