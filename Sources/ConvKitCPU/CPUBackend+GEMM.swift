@@ -11,7 +11,11 @@ extension CPUBackend {
     /// first depth block stores `bias + partial sum`, later ones add to it, the last
     /// applies the activation before its store. Every output is one sum in tap order
     /// split at depth-block boundaries, so small-integer data is exact.
-    func runGEMM(_ geometry: ConvolutionGeometry, _ buffers: KernelBuffers, _ loop: ParallelLoop) {
+    ///
+    /// `packed` (from ``PackedGEMMWeights``) holds the same weights packed for the tile;
+    /// the driver reads it instead where this CPU's tile can.
+    func runGEMM(_ geometry: ConvolutionGeometry, _ buffers: KernelBuffers, _ loop: ParallelLoop,
+                 packed: PackedGEMMWeights? = nil) {
         let plan = GEMMPlan(geometry, threads: loop.threads)
         let plane = ck_conv_plane(geometry)
         let activation = ck_epilogue(geometry.activation)
@@ -30,9 +34,10 @@ extension CPUBackend {
             let firstPixel = pixelTask * plan.taskPixels, endPixel = min(pixels, firstPixel + plan.taskPixels)
             let input = buffers.input + (n * geometry.input.channels + group * cg) * inputPlane
             let weights = buffers.weights + group * kg * depth
+            let packedWeights = packed.map { UnsafePointer($0.storage + group * $0.floatsPerGroup) }
             let output = buffers.output + (n * geometry.output.channels + group * kg) * pixels
             let bias = buffers.bias.map { $0 + group * kg }
-            ck_conv_gemm_block(&plane, input, weights, depth, bias, output, pixels, Int32(firstChannel),
+            ck_conv_gemm_block(&plane, input, weights, depth, packedWeights, bias, output, pixels, Int32(firstChannel),
                                Int32(endChannel), firstPixel, endPixel, &epilogue)
         }
     }

@@ -185,6 +185,12 @@ public struct CPUBackend: ConvolutionBackend {
     public func execute(_ geometry: ConvolutionGeometry, input: UnsafeBufferPointer<Float>,
                         weights: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>?,
                         output: UnsafeMutableBufferPointer<Float>) throws {
+        run(geometry, input: input, weights: weights, bias: bias, output: output, packed: nil)
+    }
+
+    /// ``execute(_:input:weights:bias:output:)`` with optional prepacked GEMM weights.
+    func run(_ geometry: ConvolutionGeometry, input: UnsafeBufferPointer<Float>, weights: UnsafeBufferPointer<Float>,
+             bias: UnsafeBufferPointer<Float>?, output: UnsafeMutableBufferPointer<Float>, packed: PackedGEMMWeights?) {
         guard let x = input.baseAddress, let w = weights.baseAddress, let y = output.baseAddress else { return }
         let buffers = KernelBuffers(input: x, weights: w, bias: geometry.hasBias ? bias?.baseAddress : nil, output: y)
         let loop = ParallelLoop(threads: geometry.flops < Self.inlineFLOPThreshold ? 1 : threads)
@@ -192,7 +198,7 @@ public struct CPUBackend: ConvolutionBackend {
         case .direct, .auto:
             runDirect(geometry, buffers, loop)
         case .gemm:
-            runGEMM(geometry, buffers, loop)
+            runGEMM(geometry, buffers, loop, packed: packed)
         case .winograd:
             runWinograd(geometry, buffers, loop)
         }

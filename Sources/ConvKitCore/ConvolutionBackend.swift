@@ -53,6 +53,16 @@ public protocol ConvolutionBackend: Sendable {
     /// - Parameter plan: From ``LayerChainPlan/init(_:input:)``.
     /// - Throws: A backend-specific error (for example when uploading weights fails).
     func prepare(_ plan: LayerChainPlan) throws -> any PreparedLayerChain
+    /// Runs a validated layer chain once.
+    ///
+    /// The default prepares the chain and runs it; a backend whose preparation only pays
+    /// off over many runs (the CPU's weight packing) overrides it to skip that.
+    ///
+    /// - Parameters:
+    ///   - plan: From ``LayerChainPlan/init(_:input:)``.
+    ///   - input: A tensor of shape `plan.input`.
+    /// - Throws: A backend-specific error.
+    func runOnce(_ plan: LayerChainPlan, input: Tensor) throws -> Tensor
 }
 
 extension ConvolutionBackend {
@@ -141,7 +151,12 @@ extension ConvolutionBackend {
     /// - Throws: ``ConvolutionError`` naming the first invalid step before any work, or
     ///   the backend's error when it fails.
     public func run(_ steps: [LayerStep], input: Tensor) throws -> Tensor {
-        try prepare(LayerChainPlan(steps, input: input.shape)).run(input)
+        try runOnce(LayerChainPlan(steps, input: input.shape), input: input)
+    }
+
+    /// Prepares the chain and runs it.
+    public func runOnce(_ plan: LayerChainPlan, input: Tensor) throws -> Tensor {
+        try prepare(plan).run(input)
     }
 
     /// Steps through the chain on the host, alternating between two scratch buffers.

@@ -102,11 +102,23 @@ public protocol PreparedLayerChain: Sendable {
 }
 
 /// The default chain: each step on the host, through two scratch buffers reused per run.
-struct HostLayerChain<Backend: ConvolutionBackend>: PreparedLayerChain {
-    let backend: Backend
-    let plan: LayerChainPlan
+package struct HostLayerChain<Backend: ConvolutionBackend>: PreparedLayerChain {
+    /// Runs one convolution step of a chain whose weights a backend prepared once.
+    package typealias PreparedStep = @Sendable (UnsafeBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) throws -> Void
 
-    func run(_ input: Tensor) throws -> Tensor {
+    let backend: Backend
+    package let plan: LayerChainPlan
+    /// Per step, the backend's prepared convolution, or nil to call `convolve` with the
+    /// plan's weights.
+    let prepared: [PreparedStep?]
+
+    package init(backend: Backend, plan: LayerChainPlan, prepared: [PreparedStep?] = []) {
+        self.backend = backend
+        self.plan = plan
+        self.prepared = prepared
+    }
+
+    package func run(_ input: Tensor) throws -> Tensor {
         guard input.shape == plan.input else {
             throw ConvolutionError.invalidValue(parameter: "chain input shape", expected: "\(plan.input)", actual: "\(input.shape)")
         }
@@ -121,12 +133,13 @@ struct HostLayerChain<Backend: ConvolutionBackend>: PreparedLayerChain {
         try input.withUnsafeBufferPointer { first in
             var source = first
             for (index, step) in plan.steps.enumerated() {
+                let preparedStep = index < prepared.count ? prepared[index] : nil
                 if index == plan.steps.count - 1 {
-                    try output.withUnsafeMutableBufferPointer { y in try execute(step, source, y) }
+                    try output.withUnsafeMutableBufferPointer { y in try execute(step, preparedStep, source, y) }
                 } else {
                     let target = index % 2 == 0 ? scratch.0 : scratch.1
                     let y = UnsafeMutableBufferPointer(rebasing: target[0..<step.output.elementCount])
-                    try execute(step, source, y)
+                    try execute(step, preparedStep, source, y)
                     source = UnsafeBufferPointer(y)
                 }
             }
@@ -134,7 +147,9 @@ struct HostLayerChain<Backend: ConvolutionBackend>: PreparedLayerChain {
         return output
     }
 
-    private func execute(_ step: LayerChainPlan.Step, _ x: UnsafeBufferPointer<Float>, _ y: UnsafeMutableBufferPointer<Float>) throws {
+    private func execute(_ step: LayerChainPlan.Step, _ preparedStep: PreparedStep?, _ x: UnsafeBufferPointer<Float>,
+                         _ y: UnsafeMutableBufferPointer<Float>) throws {
+        if let preparedStep { return try preparedStep(x, y) }
         switch step {
         case let .conv(geometry, weights, bias):
             try weights.withUnsafeBufferPointer { w in

@@ -30,6 +30,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "OpenCL only: also report device upload, kernel and download times (median over profiled runs).")
     var profile = false
 
+    @Flag(help: "CPU: time one-shot calls (weights handed over per call) instead of a layer prepared once.")
+    var oneShot = false
+
     struct Result: Codable {
         var descriptor: String
         var device: String
@@ -47,6 +50,7 @@ struct BenchCommand: ParsableCommand {
 
     func validate() throws {
         if algorithm != .auto, device != .cpu { throw ValidationError("--algorithm applies to --device cpu only") }
+        if oneShot, device != .cpu { throw ValidationError("--one-shot applies to --device cpu only (OpenCL calls are one-shot)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
         guard budget > 0, budget.isFinite else { throw ValidationError("--budget must be a positive number of seconds") }
         try validateProfile()
@@ -99,9 +103,18 @@ struct BenchCommand: ParsableCommand {
         try input.withUnsafeBufferPointer { x in
             try weights.withUnsafeBufferPointer { w in
                 try output.withUnsafeMutableBufferPointer { y in
+                    // A CPU layer is prepared once (its weights packed, as a network's are)
+                    // unless --one-shot; the preparation is not timed.
+                    let prepared = try (backend as? CPUBackend).flatMap { cpu in
+                        oneShot ? nil : try cpu.prepare(geometry, weights: w, bias: nil)
+                    }
                     func call() throws -> Double {
                         let start = DispatchTime.now().uptimeNanoseconds
-                        try backend.convolve(geometry, input: x, weights: w, bias: nil, output: y)
+                        if let prepared {
+                            try prepared.execute(input: x, output: y)
+                        } else {
+                            try backend.convolve(geometry, input: x, weights: w, bias: nil, output: y)
+                        }
                         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
                     }
                     // Warm-up: first-call costs (kernel builds, page faults) stay out of the figures.

@@ -25,6 +25,9 @@ import _ConvKitTestSupport
             .conv(Conv2DDescriptor(stride: Size2D(height: 1, width: 2), padding: .valid), second),
         ]
         let chained = try backend.run(steps, input: input)
+        // A prepared chain (GEMM weights packed once) gives the same, run after run.
+        let prepared = try backend.prepare(LayerChainPlan(steps, input: input.shape))
+        for _ in 0..<2 { #expect(try prepared.run(input).scalars == chained.scalars, "prepared chain") }
 
         var fused = convolution
         fused.activation = .relu

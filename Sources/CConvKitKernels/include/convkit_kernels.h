@@ -90,11 +90,22 @@ float *ck_thread_workspace(size_t floats);
 /// Floats of per-thread workspace `ck_conv_gemm_block` uses (bounded, shape independent).
 size_t ck_conv_gemm_workspace(void);
 
+/// Floats `ck_pack_gemm_weights` writes for `rows` filters of `depth` taps, or 0 when this
+/// CPU's tile reads weights in place (packing would not be used).
+size_t ck_gemm_packed_weights_floats(ptrdiff_t rows, ptrdiff_t depth);
+
+/// Packs one group's filters (`rows` × `depth`, row-major) for the AVX-512 tile: blocks of
+/// 8 filters, each `depth` taps of 8 weights side by side; rows past `rows` repeat the last.
+void ck_pack_gemm_weights(const float *weights, ptrdiff_t rows, ptrdiff_t depth, float *packed);
+
 /// Blocked implicit GEMM for one image and group: output channels `[k0, k1)` × pixels
 /// `[p0, p1)` of `C = W · im2col(input)`. `weights` is the group's first filter (rows
-/// `depth` apart, read in place); `output` the group's first output plane (`pixels` per
-/// channel); `bias` (or NULL) the group's first bias. Stores `bias + Σ` then `epilogue`.
+/// `depth` apart, read in place); `packed_weights` (or NULL) the same group packed by
+/// `ck_pack_gemm_weights`, read instead where this CPU's tile can; `output` the group's
+/// first output plane (`pixels` per channel); `bias` (or NULL) the group's first bias.
+/// Stores `bias + Σ` then `epilogue`.
 void ck_conv_gemm_block(const ck_conv_plane *plane, const float *input, const float *weights, ptrdiff_t depth,
+                        const float *packed_weights,
                         const float *bias, float *output, ptrdiff_t pixels, int k0, int k1, ptrdiff_t p0,
                         ptrdiff_t p1, const ck_epilogue *epilogue);
 

@@ -1,0 +1,30 @@
+import CConvKitKernels
+import ConvKitCore
+
+/// One layer's filters packed once for the GEMM tile (`ck_pack_gemm_weights`): per group,
+/// blocks of 8 filters with each tap's 8 weights side by side.
+///
+/// In place, the tile reads 8 filter rows at once, and on layers whose weights outweigh
+/// their activations (ResNet-50's 14×14 and 7×7 maps, up to 9.4 MB) each weight serves
+/// only a few pixel panels, so those reads set the pace; packed, they are one sequential
+/// stream. Packing costs a pass over the weights, so it is done once per prepared layer
+/// (``CPUPreparedConvolution``), as a network's weights are, never per call.
+final class PackedGEMMWeights: @unchecked Sendable {
+    /// The packed floats, `groups · floatsPerGroup`; immutable after `init`.
+    let storage: UnsafeMutablePointer<Float>
+    /// Packed floats per group.
+    let floatsPerGroup: Int
+
+    /// Packs `weights` for `geometry`, or nil where this CPU's tile reads weights in place.
+    init?(_ geometry: ConvolutionGeometry, weights: UnsafeBufferPointer<Float>) {
+        let kg = geometry.outputChannelsPerGroup, depth = geometry.reductionLength
+        floatsPerGroup = ck_gemm_packed_weights_floats(kg, depth)
+        guard floatsPerGroup > 0, let base = weights.baseAddress else { return nil }
+        storage = .allocate(capacity: geometry.groups * floatsPerGroup)
+        for group in 0..<geometry.groups {
+            ck_pack_gemm_weights(base + group * kg * depth, kg, depth, storage + group * floatsPerGroup)
+        }
+    }
+
+    deinit { storage.deallocate() }
+}

@@ -1,0 +1,71 @@
+import CConvKitKernels
+import ConvKitCore
+@testable import ConvKitCPU
+import Testing
+import _ConvKitTestSupport
+
+/// Prepared layers: packed GEMM weights give the one-shot call's exact results.
+@Suite struct CPUPreparedConvolutionTests {
+    /// GEMM shapes across the packed tile's cases: filter counts that are not a multiple of
+    /// 8 (a padded last block), small and large maps (channel and pixel splits), partial
+    /// 16- and 32-column panels, depth past one 256-tap block, 1×1 and strided, groups,
+    /// batch, bias and a fused activation.
+    static let shapes: [(TensorShape, Int, Size2D, Conv2DDescriptor)] = [
+        (TensorShape(1, 64, 7, 7), 37, Size2D(3), Conv2DDescriptor(padding: .same)),
+        (TensorShape(1, 48, 14, 14), 20, Size2D(3), Conv2DDescriptor(stride: Size2D(2), padding: .same, activation: .relu)),
+        (TensorShape(2, 40, 23, 19), 13, Size2D(1), Conv2DDescriptor()),
+        (TensorShape(1, 300, 9, 9), 24, Size2D(1), Conv2DDescriptor(stride: Size2D(2))),
+        (TensorShape(1, 12, 30, 30), 18, Size2D(3), Conv2DDescriptor(padding: .same, groups: 3, activation: .relu6)),
+        (TensorShape(1, 3, 40, 44), 16, Size2D(7), Conv2DDescriptor(stride: Size2D(2), padding: .same)),
+    ]
+
+    @Test("prepared GEMM layers equal the reference exactly on integer data, and the one-shot call bit for bit on floats")
+    func preparedMatches() throws {
+        for (index, (shape, outputs, kernel, descriptor)) in Self.shapes.enumerated() {
+            for integers in [true, false] {
+                let testCase = try ConvolutionCase(input: shape, outputChannels: outputs, kernel: kernel,
+                                                   descriptor: descriptor, bias: index % 2 == 0, integers: integers,
+                                                   seed: UInt64(700 + index))
+                for threads in [1, 2] {
+                    let backend = CPUBackend(threads: threads, algorithm: .gemm)
+                    let prepared = try testCase.weights.withUnsafeBufferPointer { w in
+                        try testCase.bias.withUnsafeBufferPointerOrNil { b in
+                            try backend.prepare(testCase.geometry, weights: w, bias: b)
+                        }
+                    }
+                    #expect(prepared.hasPackedWeights == (ck_has_avx512() != 0),
+                            "packing is used exactly where the AVX-512 tile runs")
+                    let output = try prepared(try Tensor(shape: shape, scalars: testCase.input)).scalars
+                    if integers {
+                        testCase.expectExact(output, testCase.reference().values, "prepared, threads \(threads)")
+                    } else {
+                        let oneShot = try testCase.run(backend)
+                        let same = output.indices.allSatisfy { output[$0].bitPattern == oneShot[$0].bitPattern }
+                        #expect(same, "prepared and one-shot differ: \(testCase), threads \(threads)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("wrong buffer sizes and input shapes are typed errors")
+    func wrongSizes() throws {
+        let geometry = try Conv2DDescriptor(padding: .same).resolve(input: TensorShape(1, 8, 10, 10),
+                                                                    weights: TensorShape(16, 8, 3, 3), biasCount: nil)
+        let weights = [Float](repeating: 1, count: geometry.filter.elementCount)
+        #expect(throws: ConvolutionError.bufferSizeMismatch(parameter: "weights", expected: weights.count,
+                                                            actual: weights.count - 1)) {
+            try weights.dropLast().withUnsafeBufferPointer { try CPUBackend().prepare(geometry, weights: $0, bias: nil) }
+        }
+        let prepared = try weights.withUnsafeBufferPointer { try CPUBackend().prepare(geometry, weights: $0, bias: nil) }
+        #expect(throws: ConvolutionError.self) { try prepared(try Tensor(zeros: TensorShape(1, 8, 10, 11))) }
+        var output = [Float](repeating: 0, count: geometry.output.elementCount + 1)
+        let input = [Float](repeating: 0, count: geometry.input.elementCount)
+        #expect(throws: ConvolutionError.bufferSizeMismatch(parameter: "output", expected: output.count - 1,
+                                                            actual: output.count)) {
+            try input.withUnsafeBufferPointer { x in
+                try output.withUnsafeMutableBufferPointer { y in try prepared.execute(input: x, output: y) }
+            }
+        }
+    }
+}
