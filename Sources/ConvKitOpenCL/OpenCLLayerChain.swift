@@ -7,7 +7,8 @@ extension OpenCLBackend {
     ///
     /// Builds the programs, uploads every weight and bias once (counted as parameter
     /// uploads), allocates the device input buffer and two ping-pong buffers sized for
-    /// the largest step output, and sets every kernel's arguments. Each
+    /// the largest step output, sets every kernel's arguments and runs the weight steps
+/// (gemm1x1's filter repack) once. Each
     /// ``PreparedLayerChain/run(_:)`` then makes exactly one activation upload and one
     /// download, with all kernels on one in-order queue.
     ///
@@ -73,6 +74,12 @@ final class OpenCLLayerChain: PreparedLayerChain, @unchecked Sendable {
                 source = target
             }
             outputBuffer = source
+            // Weight steps (the gemm1x1 filter repack) depend only on the weights: run them
+            // once here; each run enqueues only the main kernels.
+            for launch in launches {
+                for step in launch.weightSteps { try step.enqueue(on: queue, waitingFor: [], event: nil) }
+            }
+            try clCheck(clFinish(queue), "clFinish")
             self.launches = launches
         } catch {
             objects.release()
@@ -106,7 +113,7 @@ final class OpenCLLayerChain: PreparedLayerChain, @unchecked Sendable {
                                                  x.baseAddress, 0, nil, nil), "clEnqueueWriteBuffer")
                 backend.transferCounter.record(.activationUpload)
             }
-            for launch in launches { try launch.enqueue(on: queue) }
+            for launch in launches { try launch.main.enqueue(on: queue, waitingFor: [], event: nil) }
             try output.withUnsafeMutableBufferPointer { y in try backend.download(outputBuffer, on: queue, into: y) }
         }
         logger.debug("chain: 1 upload, 1 download, \(launches.count) kernels")

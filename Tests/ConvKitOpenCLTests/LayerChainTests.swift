@@ -59,6 +59,32 @@ struct LayerChainTests {
         }
     }
 
+    @Test("1×1 steps whose filters are repacked once at preparation give the reference's values run after run",
+          .enabled(if: TestDevice.shouldRun, TestDevice.skipReason))
+    func packedFilterChain() throws {
+        guard requireDevice() else { return }
+        let backend = try TestDevice.backend()
+        var generator = SeededGenerator(seed: 91)
+        let first = try Tensor(shape: TensorShape(20, 8, 1, 1)) { _ in Problem.smallInteger(&generator) }
+        let second = try Tensor(shape: TensorShape(12, 20, 1, 1)) { _ in Problem.smallInteger(&generator) }
+        let steps: [LayerStep] = [
+            .conv(Conv2DDescriptor(), first, (0..<20).map { _ in Problem.smallInteger(&generator) }, .relu),
+            .conv(Conv2DDescriptor(stride: Size2D(2)), second),
+        ]
+        let shape = TensorShape(1, 8, 9, 10)
+        let plan = try LayerChainPlan(steps, input: shape)
+        for case let .conv(geometry, _, _) in plan.steps {
+            #expect(backend.configuration(for: geometry).readsPackedFilters,
+                    "the test is meant for the repacked-filter path: \(backend.configuration(for: geometry))")
+        }
+        let chain = try backend.prepare(plan)
+        for run in 0..<3 {
+            let input = try Tensor(shape: shape) { _ in Problem.smallInteger(&generator) }
+            expectIdentical(try chain.run(input).scalars, try ReferenceBackend().run(steps, input: input).scalars,
+                            "chain vs reference, run \(run)")
+        }
+    }
+
     @Test("a chain rejects a wrong input shape, and many threads may share it",
           .enabled(if: TestDevice.shouldRun, TestDevice.skipReason))
     func sharedChain() throws {
