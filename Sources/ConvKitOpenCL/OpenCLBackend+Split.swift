@@ -32,17 +32,22 @@ extension OpenCLBackend {
     func splitPlan(for geometry: ConvolutionGeometry) -> ConvolutionSplit? {
         let limit = Int(clamping: deviceInfo.maxAllocationBytes) / MemoryLayout<Float>.size
         let input = geometry.input, output = geometry.output, filter = geometry.filter
-        guard input.elementCount > limit || output.elementCount > limit || filter.elementCount > limit else { return nil }
+        // The weights' largest buffer: the filters, or a 1×1 layer's repack of them.
+        let weights = max(filter.elementCount, Self.packedFilterShape(geometry)?.elementCount ?? 0)
+        guard input.elementCount > limit || output.elementCount > limit || weights > limit else { return nil }
         let inputImage = input.channels * input.height * input.width
         let outputImage = output.channels * output.height * output.width
-        if inputImage <= limit, outputImage <= limit, filter.elementCount <= limit {
+        if inputImage <= limit, outputImage <= limit, weights <= limit {
             let images = min(limit / inputImage, limit / outputImage, input.batch)
             guard let largest = try? chunk(geometry, batch: images, filters: filter.batch) else { return nil }
             return ConvolutionSplit(axis: .batch(imagesPerCall: images), largest: largest,
                                     calls: (input.batch + images - 1) / images)
         }
         guard geometry.groups == 1, inputImage <= limit else { return nil }
-        let channels = min(limit / (output.height * output.width), limit / (filter.elementCount / filter.batch), filter.batch)
+        var byWeights = limit / (filter.elementCount / filter.batch)
+        // A 1×1 chunk's repack rounds its filters up to a block of 16.
+        if geometry.kernel == Size2D(1) { byWeights = byWeights / 16 * 16 }
+        let channels = min(limit / (output.height * output.width), byWeights, filter.batch)
         guard channels >= 1, let largest = try? chunk(geometry, batch: 1, filters: channels) else { return nil }
         return ConvolutionSplit(axis: .outputChannels(channelsPerCall: channels), largest: largest,
                                 calls: input.batch * ((filter.batch + channels - 1) / channels))

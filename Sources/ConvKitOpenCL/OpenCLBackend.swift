@@ -115,8 +115,17 @@ public struct OpenCLBackend: ConvolutionBackend {
         let dimensions = geometry.input.dimensions + geometry.filter.dimensions + geometry.output.dimensions
         let products = [geometry.output.batch * geometry.output.channels,
                         geometry.input.height * geometry.input.width, geometry.output.height * geometry.output.width]
-        return supportedSizes(dimensions + products,
-                              buffers: [("input", geometry.input), ("weights", geometry.filter), ("output", geometry.output)])
+        var buffers = [("input", geometry.input), ("weights", geometry.filter), ("output", geometry.output)]
+        if let packed = Self.packedFilterShape(geometry) { buffers.append(("repacked weights", packed)) }
+        return supportedSizes(dimensions + products, buffers: buffers)
+    }
+
+    /// For a 1×1 layer, the largest gemm1x1 filter repack (filter blocks of up to 16, the
+    /// last one padded) as a shape: that scratch buffer must fit one allocation too.
+    static func packedFilterShape(_ geometry: ConvolutionGeometry) -> TensorShape? {
+        guard geometry.kernel == Size2D(1) else { return nil }
+        let kg = geometry.outputChannelsPerGroup
+        return TensorShape(geometry.groups * ((kg + 15) / 16 * 16), geometry.inputChannelsPerGroup, 1, 1)
     }
 
     /// `.unsupported` when a size leaves `int` or a buffer exceeds the largest allocation.

@@ -80,11 +80,11 @@ struct OpenCLObjects {
 /// preparation steps (a filter repack, depending only on the weights), then the main
 /// kernel.
 struct KernelLaunch {
-    /// One kernel and the NDRange it runs over (`local` nil: the driver picks).
+    /// One kernel and the NDRange it runs over.
     struct Step {
         let kernel: cl_kernel
         let global: [Int]
-        let local: [Int]?
+        let local: [Int]
     }
 
     /// Steps that only read the weights and write a scratch buffer the main kernel reads.
@@ -108,11 +108,7 @@ extension KernelLaunch.Step {
     func enqueue(on queue: cl_command_queue, waitingFor events: [cl_event],
                  event: UnsafeMutablePointer<cl_event?>?) throws(OpenCLError) {
         let waits: [cl_event?] = events
-        let status = local.map { local in
-            clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, global, local, cl_uint(waits.count),
-                                   waits.isEmpty ? nil : waits, event)
-        } ?? clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, global, nil, cl_uint(waits.count),
-                                    waits.isEmpty ? nil : waits, event)
-        try clCheck(status, "clEnqueueNDRangeKernel")
+        try clCheck(clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, global, local, cl_uint(waits.count),
+                                           waits.isEmpty ? nil : waits, event), "clEnqueueNDRangeKernel")
     }
 }
