@@ -48,6 +48,27 @@ import _ConvKitTestSupport
         }
     }
 
+    @Test("one prepared layer runs on several threads at once, each run exact")
+    func concurrentRuns() async throws {
+        let (shape, outputs, kernel, descriptor) = Self.shapes[1]
+        let testCase = try ConvolutionCase(input: shape, outputChannels: outputs, kernel: kernel, descriptor: descriptor,
+                                           bias: true, integers: true, seed: 801)
+        let prepared = try testCase.weights.withUnsafeBufferPointer { w in
+            try testCase.bias.withUnsafeBufferPointerOrNil { b in
+                try CPUBackend(threads: 2, algorithm: .gemm).prepare(testCase.geometry, weights: w, bias: b)
+            }
+        }
+        let input = try Tensor(shape: shape, scalars: testCase.input)
+        let expected = testCase.reference().values.map { Float($0) }
+        let matches = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<4 {
+                group.addTask { (0..<20).allSatisfy { _ in (try? prepared(input).scalars) == expected } }
+            }
+            return await group.reduce(true) { $0 && $1 }
+        }
+        #expect(matches, "a concurrent run differed from the reference")
+    }
+
     @Test("wrong buffer sizes and input shapes are typed errors")
     func wrongSizes() throws {
         let geometry = try Conv2DDescriptor(padding: .same).resolve(input: TensorShape(1, 8, 10, 10),
