@@ -183,13 +183,18 @@ CK_AVX2 static void tile_avx2(int kc, const float *a, ptrdiff_t lda, const float
         }                                                                                \
     } while (0)
 
-CK_AVX512 static void tile_avx512(int kc, const float *a, ptrdiff_t lda, const float *b, float *c, ptrdiff_t ldc,
-                                  int rows, int columns, const float *bias, int accumulate,
-                                  const ck_epilogue *epilogue) {
-    const float *a0 = a, *a1 = a + (ptrdiff_t)ck_min(1, rows - 1) * lda, *a2 = a + (ptrdiff_t)ck_min(2, rows - 1) * lda;
-    const float *a3 = a + (ptrdiff_t)ck_min(3, rows - 1) * lda, *a4 = a + (ptrdiff_t)ck_min(4, rows - 1) * lda;
-    const float *a5 = a + (ptrdiff_t)ck_min(5, rows - 1) * lda, *a6 = a + (ptrdiff_t)ck_min(6, rows - 1) * lda;
-    const float *a7 = a + (ptrdiff_t)ck_min(7, rows - 1) * lda;
+// The 8-row tile body: row i's weight for tap p is a_i[p * ts], a_i = a + min(i, rows - 1)·rs
+// (rows past `rows` repeat the last live one, never stored, so no read leaves the weights):
+// in place (rs = lda, ts = 1) or packed by `ck_pack_gemm_weights` (rs = 1, ts = 8: the 8
+// filters' weights of a tap side by side, one stream the hardware prefetcher follows).
+// Inlined with constant ts and prefetch, so each caller gets its own loop.
+CK_AVX512 static inline __attribute__((always_inline)) void tile8x32(
+    int kc, const float *a, ptrdiff_t rs, const int ts, const int prefetch, const float *b, float *c, ptrdiff_t ldc,
+    int rows, int columns, const float *bias, int accumulate, const ck_epilogue *epilogue) {
+    const float *a0 = a, *a1 = a + (ptrdiff_t)ck_min(1, rows - 1) * rs, *a2 = a + (ptrdiff_t)ck_min(2, rows - 1) * rs;
+    const float *a3 = a + (ptrdiff_t)ck_min(3, rows - 1) * rs, *a4 = a + (ptrdiff_t)ck_min(4, rows - 1) * rs;
+    const float *a5 = a + (ptrdiff_t)ck_min(5, rows - 1) * rs, *a6 = a + (ptrdiff_t)ck_min(6, rows - 1) * rs;
+    const float *a7 = a + (ptrdiff_t)ck_min(7, rows - 1) * rs;
     __m512 c0l = _mm512_setzero_ps(), c0h = _mm512_setzero_ps();
     __m512 c1l = _mm512_setzero_ps(), c1h = _mm512_setzero_ps();
     __m512 c2l = _mm512_setzero_ps(), c2h = _mm512_setzero_ps();
@@ -198,18 +203,19 @@ CK_AVX512 static void tile_avx512(int kc, const float *a, ptrdiff_t lda, const f
     __m512 c5l = _mm512_setzero_ps(), c5h = _mm512_setzero_ps();
     __m512 c6l = _mm512_setzero_ps(), c6h = _mm512_setzero_ps();
     __m512 c7l = _mm512_setzero_ps(), c7h = _mm512_setzero_ps();
-    // The next tile's weight rows, a cache line per row every 16 taps: rows are read in
-    // place in 1 KB runs, too short for the hardware prefetcher, and on small maps each
+    // In place: the next tile's weight rows, a cache line per row every 16 taps: rows are
+    // read in 1 KB runs, too short for the hardware prefetcher, and on small maps each
     // weight serves only one or two panels, so its first read would otherwise stall.
-    const uintptr_t next = (uintptr_t)(a + 8 * lda);
+    const uintptr_t next = (uintptr_t)(a + 8 * rs);
     for (int p = 0; p < kc; p++) {
-        if ((p & 15) == 0) {
-            for (int i = 0; i < 8; i++) _mm_prefetch((const char *)(next + ((uintptr_t)(i * lda + p) << 2)), _MM_HINT_T0);
+        if (prefetch && (p & 15) == 0) {
+            for (int i = 0; i < 8; i++) _mm_prefetch((const char *)(next + ((uintptr_t)(i * rs + p) << 2)), _MM_HINT_T0);
         }
         const __m512 bl = _mm512_load_ps(b);
         const __m512 bh = _mm512_load_ps(b + 16);
-        ROW5(0, a0 + p); ROW5(1, a1 + p); ROW5(2, a2 + p); ROW5(3, a3 + p);
-        ROW5(4, a4 + p); ROW5(5, a5 + p); ROW5(6, a6 + p); ROW5(7, a7 + p);
+        const ptrdiff_t t = (ptrdiff_t)p * ts;
+        ROW5(0, a0 + t); ROW5(1, a1 + t); ROW5(2, a2 + t); ROW5(3, a3 + t);
+        ROW5(4, a4 + t); ROW5(5, a5 + t); ROW5(6, a6 + t); ROW5(7, a7 + t);
         b += 32;
     }
     const __mmask16 ml = (__mmask16)(columns >= 16 ? 0xFFFF : (1u << columns) - 1);
@@ -276,18 +282,19 @@ CK_AVX512 static void pack_runs_slow(const ck_conv_plane *p, const float *input,
         }                                                                                \
     } while (0)
 
-CK_AVX512 static void tile_avx512_16(int kc, const float *a, ptrdiff_t lda, const float *b, float *c, ptrdiff_t ldc,
-                                     int rows, int columns, const float *bias, int accumulate,
-                                     const ck_epilogue *epilogue) {
-    const float *a0 = a, *a1 = a + (ptrdiff_t)ck_min(1, rows - 1) * lda, *a2 = a + (ptrdiff_t)ck_min(2, rows - 1) * lda;
-    const float *a3 = a + (ptrdiff_t)ck_min(3, rows - 1) * lda, *a4 = a + (ptrdiff_t)ck_min(4, rows - 1) * lda;
-    const float *a5 = a + (ptrdiff_t)ck_min(5, rows - 1) * lda, *a6 = a + (ptrdiff_t)ck_min(6, rows - 1) * lda;
-    const float *a7 = a + (ptrdiff_t)ck_min(7, rows - 1) * lda;
+CK_AVX512 static inline __attribute__((always_inline)) void tile8x16(
+    int kc, const float *a, ptrdiff_t rs, const int ts, const float *b, float *c, ptrdiff_t ldc, int rows, int columns,
+    const float *bias, int accumulate, const ck_epilogue *epilogue) {
+    const float *a0 = a, *a1 = a + (ptrdiff_t)ck_min(1, rows - 1) * rs, *a2 = a + (ptrdiff_t)ck_min(2, rows - 1) * rs;
+    const float *a3 = a + (ptrdiff_t)ck_min(3, rows - 1) * rs, *a4 = a + (ptrdiff_t)ck_min(4, rows - 1) * rs;
+    const float *a5 = a + (ptrdiff_t)ck_min(5, rows - 1) * rs, *a6 = a + (ptrdiff_t)ck_min(6, rows - 1) * rs;
+    const float *a7 = a + (ptrdiff_t)ck_min(7, rows - 1) * rs;
     __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
     for (int p = 0; p < kc; p++) {
         const __m512 bl = _mm512_load_ps(b);
-        ROW16(0, a0 + p); ROW16(1, a1 + p); ROW16(2, a2 + p); ROW16(3, a3 + p);
-        ROW16(4, a4 + p); ROW16(5, a5 + p); ROW16(6, a6 + p); ROW16(7, a7 + p);
+        const ptrdiff_t t = (ptrdiff_t)p * ts;
+        ROW16(0, a0 + t); ROW16(1, a1 + t); ROW16(2, a2 + t); ROW16(3, a3 + t);
+        ROW16(4, a4 + t); ROW16(5, a5 + t); ROW16(6, a6 + t); ROW16(7, a7 + t);
         b += 32;
     }
     const __mmask16 ml = (__mmask16)(columns >= 16 ? 0xFFFF : (1u << columns) - 1);
@@ -296,47 +303,19 @@ CK_AVX512 static void tile_avx512_16(int kc, const float *a, ptrdiff_t lda, cons
     STORE16(0); STORE16(1); STORE16(2); STORE16(3); STORE16(4); STORE16(5); STORE16(6); STORE16(7);
 }
 
-
-// The 8-row tile on prepacked weights (`ck_pack_gemm_weights`): the 8 filters' weights of
-// tap p sit side by side at a[8p], one stream the hardware prefetcher follows, instead of
-// 8 rows read in place. Full (32) and half (≤ 16 live columns) panels.
+// The 8-row tile on prepacked weights (`ck_pack_gemm_weights`), full or half panel.
 CK_AVX512 static void tile_avx512_packed(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc, int rows,
                                          int columns, const float *bias, int accumulate, const ck_epilogue *epilogue) {
-    const __mmask16 ml = (__mmask16)(columns >= 16 ? 0xFFFF : (1u << columns) - 1);
-    const int in_registers = ck_epilogue_in_registers(epilogue);
-    const int after_store = ck_epilogue_after_store(epilogue);
-    if (columns <= 16) {
-        __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
-        for (int p = 0; p < kc; p++) {
-            const __m512 bl = _mm512_load_ps(b);
-            const float *ap = a + 8 * p;
-            ROW16(0, ap + 0); ROW16(1, ap + 1); ROW16(2, ap + 2); ROW16(3, ap + 3);
-            ROW16(4, ap + 4); ROW16(5, ap + 5); ROW16(6, ap + 6); ROW16(7, ap + 7);
-            b += 32;
-        }
-        STORE16(0); STORE16(1); STORE16(2); STORE16(3); STORE16(4); STORE16(5); STORE16(6); STORE16(7);
-        return;
-    }
-    __m512 c0l = _mm512_setzero_ps(), c0h = c0l, c1l = c0l, c1h = c0l, c2l = c0l, c2h = c0l, c3l = c0l, c3h = c0l;
-    __m512 c4l = c0l, c4h = c0l, c5l = c0l, c5h = c0l, c6l = c0l, c6h = c0l, c7l = c0l, c7h = c0l;
-    for (int p = 0; p < kc; p++) {
-        const __m512 bl = _mm512_load_ps(b);
-        const __m512 bh = _mm512_load_ps(b + 16);
-        const float *ap = a + 8 * p;
-        ROW5(0, ap + 0); ROW5(1, ap + 1); ROW5(2, ap + 2); ROW5(3, ap + 3);
-        ROW5(4, ap + 4); ROW5(5, ap + 5); ROW5(6, ap + 6); ROW5(7, ap + 7);
-        b += 32;
-    }
-    const __mmask16 mh = (__mmask16)(columns >= 32 ? 0xFFFF : columns <= 16 ? 0 : (1u << (columns - 16)) - 1);
-    STORE5(0); STORE5(1); STORE5(2); STORE5(3); STORE5(4); STORE5(5); STORE5(6); STORE5(7);
+    if (columns <= 16) tile8x16(kc, a, 1, 8, b, c, ldc, rows, columns, bias, accumulate, epilogue);
+    else tile8x32(kc, a, 1, 8, 0, b, c, ldc, rows, columns, bias, accumulate, epilogue);
 }
 
 // Dispatches a 32-column-panel tile: the half tile when at most 16 columns are live.
 CK_AVX512 static void tile_avx512_any(int kc, const float *a, ptrdiff_t lda, const float *b, float *c, ptrdiff_t ldc,
                                       int rows, int columns, const float *bias, int accumulate,
                                       const ck_epilogue *epilogue) {
-    if (columns <= 16) tile_avx512_16(kc, a, lda, b, c, ldc, rows, columns, bias, accumulate, epilogue);
-    else tile_avx512(kc, a, lda, b, c, ldc, rows, columns, bias, accumulate, epilogue);
+    if (columns <= 16) tile8x16(kc, a, lda, 1, b, c, ldc, rows, columns, bias, accumulate, epilogue);
+    else tile8x32(kc, a, lda, 1, 1, b, c, ldc, rows, columns, bias, accumulate, epilogue);
 }
 
 // Packs im2col rows [q0, q0 + depth) × pixels [p0, p0 + columns) into 32-column panels,
