@@ -27,11 +27,9 @@ public final class CPUPreparedConvolution: @unchecked Sendable {
     ///   the CPU kernels cannot index.
     init(_ backend: CPUBackend, _ geometry: ConvolutionGeometry, weights: UnsafeBufferPointer<Float>,
          bias: UnsafeBufferPointer<Float>?) throws {
-        try Self.check("weights", weights.count, geometry.filter.elementCount)
-        try Self.check("bias", bias?.count ?? 0, geometry.hasBias ? geometry.filter.batch : 0)
-        if case let .unsupported(reason) = backend.support(for: geometry) {
-            throw BackendError.unsupported(backend: backend.name, reason: reason)
-        }
+        try CPUBackend.check("weights", weights.count, geometry.filter.elementCount)
+        try CPUBackend.check("bias", bias?.count ?? 0, geometry.hasBias ? geometry.filter.batch : 0)
+        try backend.requireSupport(for: geometry)
         self.backend = backend
         self.geometry = geometry
         self.weights = Array(weights)
@@ -51,8 +49,8 @@ public final class CPUPreparedConvolution: @unchecked Sendable {
     ///
     /// - Throws: ``ConvolutionError/bufferSizeMismatch(parameter:expected:actual:)``.
     public func execute(input: UnsafeBufferPointer<Float>, output: UnsafeMutableBufferPointer<Float>) throws {
-        try Self.check("input", input.count, geometry.input.elementCount)
-        try Self.check("output", output.count, geometry.output.elementCount)
+        try CPUBackend.check("input", input.count, geometry.input.elementCount)
+        try CPUBackend.check("output", output.count, geometry.output.elementCount)
         weights.withUnsafeBufferPointer { w in
             bias.withUnsafeBufferPointerOrNil { b in
                 backend.run(geometry, input: input, weights: w, bias: b, output: output, packed: packed)
@@ -73,12 +71,6 @@ public final class CPUPreparedConvolution: @unchecked Sendable {
             try output.withUnsafeMutableBufferPointer { y in try execute(input: x, output: y) }
         }
         return output
-    }
-
-    private static func check(_ parameter: String, _ actual: Int, _ expected: Int) throws {
-        guard actual == expected else {
-            throw ConvolutionError.bufferSizeMismatch(parameter: parameter, expected: expected, actual: actual)
-        }
     }
 }
 

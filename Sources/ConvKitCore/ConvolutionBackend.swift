@@ -89,9 +89,7 @@ extension ConvolutionBackend {
         try Self.check("weights", weights.count, geometry.filter.elementCount)
         try Self.check("bias", bias?.count ?? 0, geometry.hasBias ? geometry.filter.batch : 0)
         try Self.check("output", output.count, geometry.output.elementCount)
-        if case let .unsupported(reason) = support(for: geometry) {
-            throw BackendError.unsupported(backend: name, reason: reason)
-        }
+        try requireSupport(for: geometry)
         try execute(geometry, input: input, weights: weights, bias: bias, output: output)
     }
 
@@ -164,9 +162,19 @@ extension ConvolutionBackend {
         HostLayerChain(backend: self, plan: plan)
     }
 
-    static func check(_ parameter: String, _ actual: Int, _ expected: Int) throws {
+    /// Throws ``ConvolutionError/bufferSizeMismatch(parameter:expected:actual:)`` unless
+    /// the `parameter` buffer holds `expected` elements.
+    package static func check(_ parameter: String, _ actual: Int, _ expected: Int) throws {
         guard actual == expected else {
             throw ConvolutionError.bufferSizeMismatch(parameter: parameter, expected: expected, actual: actual)
+        }
+    }
+
+    /// Throws ``BackendError/unsupported(backend:reason:)`` when ``support(for:)`` rejects
+    /// `geometry`.
+    package func requireSupport(for geometry: ConvolutionGeometry) throws {
+        if case let .unsupported(reason) = support(for: geometry) {
+            throw BackendError.unsupported(backend: name, reason: reason)
         }
     }
 }
