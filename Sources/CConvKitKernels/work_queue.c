@@ -1,9 +1,19 @@
 #include "internal.h"
+#include <time.h>
 
 // Task claiming and a spinning join for ParallelLoop. Spinning rather than sleeping is
 // the point: on a VM an idle vCPU is woken by the host, which measured 30–300 µs here,
 // while a busy-waiting one sees the store in nanoseconds. A thread only ever waits on
 // tasks that running threads have already claimed, so a wait always ends.
+
+// One spin-wait step: tells the core (and a hyperthread sibling) that this is a wait.
+static inline void relax(void) {
+#if CK_X86
+    _mm_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
 
 ptrdiff_t ck_work_claim(ptrdiff_t *next) { return __atomic_fetch_add(next, 1, __ATOMIC_RELAXED); }
 
@@ -11,17 +21,11 @@ void ck_work_finish(ptrdiff_t *finished) { __atomic_fetch_add(finished, 1, __ATO
 
 void ck_work_wait(const ptrdiff_t *finished, ptrdiff_t target) {
     while (__atomic_load_n(finished, __ATOMIC_ACQUIRE) < target) {
-#if CK_X86
-        _mm_pause();
-#elif defined(__aarch64__)
-        __asm__ __volatile__("yield");
-#endif
+        relax();
     }
 }
 
 // ---------------------------------------------------------------- staying workers
-
-#include <time.h>
 
 static int64_t now_ns(void) {
     struct timespec t;
@@ -41,11 +45,7 @@ int ck_atomic_exchange_if(ptrdiff_t *cell, ptrdiff_t expected, ptrdiff_t desired
 
 void ck_spin_until_zero(const ptrdiff_t *cell) {
     while (__atomic_load_n(cell, __ATOMIC_SEQ_CST) != 0) {
-#if CK_X86
-        _mm_pause();
-#elif defined(__aarch64__)
-        __asm__ __volatile__("yield");
-#endif
+        relax();
     }
 }
 
@@ -55,11 +55,7 @@ int ck_spin_for_change(const ptrdiff_t *cell, ptrdiff_t seen, int64_t nanosecond
     for (;;) {
         for (int i = 0; i < 64; i++) {
             if (__atomic_load_n(cell, __ATOMIC_ACQUIRE) != seen) return 1;
-#if CK_X86
-            _mm_pause();
-#elif defined(__aarch64__)
-            __asm__ __volatile__("yield");
-#endif
+            relax();
         }
         if (now_ns() >= deadline) return 0;
     }
