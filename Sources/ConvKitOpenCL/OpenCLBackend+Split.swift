@@ -45,8 +45,11 @@ extension OpenCLBackend {
         }
         guard geometry.groups == 1, inputImage <= limit else { return nil }
         var byWeights = limit / (filter.elementCount / filter.batch)
-        // A 1×1 chunk's repack rounds its filters up to a block of 16.
-        if geometry.kernel == Size2D(1) { byWeights = byWeights / 16 * 16 }
+        // A 1×1 chunk's repack rounds its filters up to a whole filter block.
+        if geometry.kernel == Size2D(1) {
+            let block = KernelConfiguration.largestGemm1x1FilterBlock
+            byWeights = byWeights / block * block
+        }
         let channels = min(limit / (output.height * output.width), byWeights, filter.batch)
         guard channels >= 1, let largest = try? chunk(geometry, batch: 1, filters: channels) else { return nil }
         return ConvolutionSplit(axis: .outputChannels(channelsPerCall: channels), largest: largest,

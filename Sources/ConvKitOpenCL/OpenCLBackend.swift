@@ -120,12 +120,14 @@ public struct OpenCLBackend: ConvolutionBackend {
         return supportedSizes(dimensions + products, buffers: buffers)
     }
 
-    /// For a 1×1 layer, the largest gemm1x1 filter repack (filter blocks of up to 16, the
-    /// last one padded) as a shape: that scratch buffer must fit one allocation too.
+    /// For a 1×1 layer, the largest gemm1x1 filter repack (filter blocks of up to
+    /// ``KernelConfiguration/largestGemm1x1FilterBlock``, the last one padded) as a shape:
+    /// that scratch buffer must fit one allocation too.
     static func packedFilterShape(_ geometry: ConvolutionGeometry) -> TensorShape? {
         guard geometry.kernel == Size2D(1) else { return nil }
-        let kg = geometry.outputChannelsPerGroup
-        return TensorShape(geometry.groups * ((kg + 15) / 16 * 16), geometry.inputChannelsPerGroup, 1, 1)
+        let block = KernelConfiguration.largestGemm1x1FilterBlock
+        let kg = KernelConfiguration.roundUp(geometry.outputChannelsPerGroup, to: block)
+        return TensorShape(geometry.groups * kg, geometry.inputChannelsPerGroup, 1, 1)
     }
 
     /// `.unsupported` when a size leaves `int` or a buffer exceeds the largest allocation.

@@ -8,7 +8,7 @@ extension OpenCLBackend {
     /// Builds the programs, uploads every weight and bias once (counted as parameter
     /// uploads), allocates the device input buffer and two ping-pong buffers sized for
     /// the largest step output, sets every kernel's arguments and runs the weight steps
-/// (gemm1x1's filter repack) once. Each
+    /// (gemm1x1's filter repack) once. Each
     /// ``PreparedLayerChain/run(_:)`` then makes exactly one activation upload and one
     /// download, with all kernels on one in-order queue.
     ///
