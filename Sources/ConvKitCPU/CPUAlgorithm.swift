@@ -13,7 +13,9 @@ public enum CPUAlgorithm: String, Sendable, CaseIterable {
     /// Let ``CPUBackend/plannedAlgorithm(for:)`` choose per problem.
     case auto
     /// Direct convolution: one pass per (output plane, input channel) with the taps in
-    /// registers; no workspace.
+    /// registers; no workspace. Small dense maps (``CPUBackend/smallDenseFits(_:)``)
+    /// instead walk each output plane flat, 16 outputs a vector and up to 8 filters a tile,
+    /// over a stack copy of the input.
     case direct
     /// Implicit GEMM per group: weights read in place (no repacking), im2col columns
     /// packed on the fly into bounded 32-column (AVX-512) or 16-column panels, then an

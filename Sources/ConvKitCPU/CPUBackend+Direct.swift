@@ -6,11 +6,13 @@ extension CPUBackend {
     /// of its group, the first pass starting from the bias and the last applying the
     /// activation before it stores.
     ///
-    /// Works for every geometry. Depthwise layers (one input channel per group) make a
+    /// Works for every geometry. Small dense layers that ``smallDenseFits(_:)`` accepts
+    /// (LeNet's second layer, say) take the flat kernel of `small_dense.c` instead. Depthwise layers (one input channel per group) make a
     /// single pass per plane, which is where this path is fast; dense layers re-read
     /// each output plane once per input channel, which is why ``CPUAlgorithm/auto`` sends
     /// them to the GEMM path unless they are tiny.
     func runDirect(_ geometry: ConvolutionGeometry, _ buffers: KernelBuffers, _ loop: ParallelLoop) {
+        if Self.smallDenseFits(geometry) { return runSmallDense(geometry, buffers, loop) }
         let plane = ck_conv_plane(geometry)
         let planes = geometry.output.batch * geometry.output.channels
         let outputChannels = geometry.output.channels, inputChannels = geometry.input.channels
@@ -44,6 +46,42 @@ extension CPUBackend {
                         ck_direct_plane(&plane, x, w, out, initial, c > 0 ? 1 : 0, fused && c == cg - 1 ? act : nil)
                     }
                 }
+            }
+        }
+    }
+
+    /// Whether the direct path runs `geometry` through the flat small-dense kernel
+    /// (`small_dense.c`): several input channels per group, stride 1 along rows, a zero
+    /// border (or none read), at most 1024 outputs per plane, and a small input copy.
+    package static func smallDenseFits(_ geometry: ConvolutionGeometry) -> Bool {
+        var plane = ck_conv_plane(geometry)
+        let cg = geometry.inputChannelsPerGroup
+        return cg > 1 && ck_small_dense_fits(&plane, Int32(cg)) != 0
+    }
+
+    /// Whether this CPU runs the small-dense kernel at all (it needs AVX-512).
+    package static var smallDenseKernelAvailable: Bool { ck_has_avx512() != 0 }
+
+    /// One task per image and group, each a whole `ck_small_dense` call.
+    private func runSmallDense(_ geometry: ConvolutionGeometry, _ buffers: KernelBuffers, _ loop: ParallelLoop) {
+        let plane = ck_conv_plane(geometry)
+        let activation = ck_epilogue(geometry.activation)
+        let groups = geometry.groups, units = geometry.output.batch * groups
+        let cg = geometry.inputChannelsPerGroup, kg = geometry.outputChannelsPerGroup
+        let inputPlane = geometry.input.height * geometry.input.width
+        let outputPlane = geometry.output.height * geometry.output.width
+        let depth = geometry.reductionLength
+        let chunks = loop.threads <= 1 ? 1 : min(units, loop.threads * 4)
+        loop.run(chunks) { chunk in
+            var plane = plane
+            var epilogue = activation
+            for unit in units * chunk / chunks..<units * (chunk + 1) / chunks {
+                let n = unit / groups, group = unit % groups
+                let input = buffers.input + (n * geometry.input.channels + group * cg) * inputPlane
+                let weights = buffers.weights + group * kg * depth
+                let output = buffers.output + (n * geometry.output.channels + group * kg) * outputPlane
+                ck_small_dense(&plane, input, Int32(cg), weights, Int32(kg), buffers.bias.map { $0 + group * kg },
+                               output, &epilogue)
             }
         }
     }

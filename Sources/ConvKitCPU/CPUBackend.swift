@@ -79,12 +79,15 @@ public struct CPUBackend: ConvolutionBackend {
     /// 1. one input channel per group (depthwise, with or without a channel multiplier)
     ///    → `direct`: a GEMM would run 1-row tiles;
     /// 2. fewer than ``directFLOPThreshold`` FLOPs → `direct`: packing costs more than it saves;
-    /// 3. fewer than 3 output channels per group → `direct`: a 6-row tile would be mostly idle;
-    /// 4. with `allowInexact`, a Winograd-eligible geometry (3×3, stride 1, no dilation,
+    /// 3. fewer than ``inlineFLOPThreshold`` FLOPs on a small dense map that
+    ///    ``smallDenseFits(_:)`` accepts → `direct` (its flat kernel): the GEMM's im2col pack
+    ///    costs more than the multiplies there (LeNet's 6 → 16 layer: 8.3 → 4 µs);
+    /// 4. fewer than 3 output channels per group → `direct`: a 6-row tile would be mostly idle;
+    /// 5. with `allowInexact`, a Winograd-eligible geometry (3×3, stride 1, no dilation,
     ///    zero border) with at least ``winogradMinimumChannels`` input and output channels
     ///    per group and at least ``winogradMinimumPixels`` output pixels per channel →
     ///    `winograd`: the 2.25× fewer multiplies outweigh its transforms there;
-    /// 5. otherwise → `gemm` (1×1 layers, strided or not, are a pure GEMM on it).
+    /// 6. otherwise → `gemm` (1×1 layers, strided or not, are a pure GEMM on it).
     ///
     /// A forced `.winograd` on a geometry Winograd cannot run returns `.gemm`.
     public func plannedAlgorithm(for geometry: ConvolutionGeometry) -> CPUAlgorithm {
@@ -96,6 +99,7 @@ public struct CPUBackend: ConvolutionBackend {
         case .auto:
             if geometry.inputChannelsPerGroup == 1 { return .direct }
             if geometry.flops < Self.directFLOPThreshold { return .direct }
+            if geometry.flops < Self.inlineFLOPThreshold && Self.smallDenseFits(geometry) { return .direct }
             if geometry.outputChannelsPerGroup < 3 { return .direct }
             if allowInexact, Self.winogradEligible(geometry),
                geometry.inputChannelsPerGroup >= Self.winogradMinimumChannels,

@@ -134,6 +134,17 @@ int ck_depthwise_planes(const ck_conv_plane *plane, const float *input, const fl
                         float *output, int input_channels, int output_channels, int multiplier, ptrdiff_t first,
                         ptrdiff_t last, const ck_epilogue *epilogue);
 
+/// 1 when `ck_small_dense` runs `plane` with `cg` input channels per group: AVX-512, stride
+/// 1 along rows, a zero border (or no border read), and a small plane (at most 1024 outputs,
+/// `cg·S·(OH + (R−1)·dh)·OW` ≤ 8192 copied floats).
+int ck_small_dense_fits(const ck_conv_plane *plane, int cg);
+
+/// Dense direct convolution of one image and group (`cg` input planes → `kg` output planes,
+/// weights `[kg][cg][R][S]`), bias and epilogue fused, on the calling thread, no allocation.
+/// Only where `ck_small_dense_fits`.
+void ck_small_dense(const ck_conv_plane *plane, const float *input, int cg, const float *weights, int kg,
+                    const float *bias, float *output, const ck_epilogue *epilogue);
+
 /// Direct convolution of one input plane with one `R×S` filter into one output plane.
 ///
 /// Overwrites `output` with `initial + Σ w·x̂` or, with `accumulate`, adds `Σ w·x̂` to it;
