@@ -118,16 +118,18 @@ CK_AVX512 static void sd_masks(const ck_conv_plane *p, sd_layout *L) {
                                        _mm512_set1_ps((float)L->ow));
         const __m512i i = _mm512_cvttps_epi32(q);
         const __m512i j = _mm512_sub_epi32(pix, _mm512_mullo_epi32(i, _mm512_set1_epi32(L->ow)));
+        __mmask16 col_in[CK_SMALL_DENSE_MAX_S];
+        const __m512i col0 = _mm512_mullo_epi32(j, _mm512_set1_epi32(p->stride_width));
+        for (int s = 0; s < L->S; s++) {
+            const __m512i col = _mm512_add_epi32(col0, _mm512_set1_epi32(s * p->dilation_width - p->pad_left));
+            col_in[s] = _mm512_cmpge_epi32_mask(col, zero) & _mm512_cmplt_epi32_mask(col, width);
+        }
         for (int r = 0; r < L->R; r++) {
             const __m512i row = _mm512_add_epi32(i, _mm512_set1_epi32(r * p->dilation_height - p->pad_top));
             const __mmask16 row_in = L->live[v] & _mm512_cmpge_epi32_mask(row, zero)
                 & _mm512_cmplt_epi32_mask(row, height);
-            for (int s = 0; s < L->S; s++) {
-                const __m512i col = _mm512_add_epi32(_mm512_mullo_epi32(j, _mm512_set1_epi32(p->stride_width)),
-                                                     _mm512_set1_epi32(s * p->dilation_width - p->pad_left));
-                const __mmask16 col_in = _mm512_cmpge_epi32_mask(col, zero) & _mm512_cmplt_epi32_mask(col, width);
-                L->mask[(r * L->S + s) * L->vectors + v] = row_in & col_in;
-            }
+            __mmask16 *out = L->mask + r * L->S * L->vectors + v;
+            for (int s = 0; s < L->S; s++) out[s * L->vectors] = row_in & col_in[s];
         }
     }
 }
