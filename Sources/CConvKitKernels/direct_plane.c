@@ -445,52 +445,96 @@ CK_AVX512 static void dw_flat_plane(const dw_flat *f, const float *input, const 
 }
 
 // Up to eight output planes that read the same input plane (a channel multiplier, such as
-// a one-channel first layer: LeNet's 1 → 6), one 16-column block of one output row at a
-// time: each tap's input vector is loaded once and feeds every plane's accumulator, where
-// plane-by-plane would load it once per plane. Planes past `count` reuse the last weights
-// and are not stored; M (2, 4, 6 or 8, a constant per instance) bounds the accumulators
-// that do any work. Sums in tap order (bias, r, s) as the reference.
+// a one-channel first layer: LeNet's 1 → 6), ROWS output rows × two 16-column blocks at a
+// time: each tap's input vectors are loaded once and feed every plane's accumulators, and
+// each weight broadcast feeds ROWS·2 FMAs (ROWS = 2 where 2·2·M accumulators fit, M ≤ 6).
+// A row whose tap r falls in the padding gets empty masks for that r (skipped, not
+// multiplied by zero). Planes past `count` reuse the last weights and are not stored; M
+// (2, 4, 6 or 8, a constant per instance) bounds the accumulators that do any work. Sums in
+// tap order (bias, r, s) as the reference.
+enum { DW_MULTI_TAPS = 64 };
 CK_AVX512 static inline __attribute__((always_inline)) void dw_multi_planes(
     const ck_conv_plane *p, const dw_masks *mk, const int SW, const int M, const float *input, const float *weights,
     int count, const float *initial, float *output, ptrdiff_t out_plane, const ck_epilogue *epilogue, int in_registers,
     int after_store) {
+    enum { MAX_ROWS = 2 };
+    const int ROWS = M <= 6 ? 2 : 1;
     const int ow = p->output_width, width = p->input_width, S = p->kernel_width, taps = p->kernel_height * S;
-    const float *w[8];
-    for (int q = 0; q < 8; q++) w[q] = weights + (ptrdiff_t)ck_min(q, count - 1) * taps;
-    // Two column blocks per pass share each weight broadcast (a 28-wide row is one pass).
-    for (int i = 0; i < p->output_height; i++) {
+    // The planes' weights tap-major, 8 a tap: one pointer reaches every broadcast (eight
+    // row pointers did not fit in registers next to the loop's own).
+    float wp[DW_MULTI_TAPS * 8];
+    for (int t = 0; t < taps; t++) {
+        for (int q = 0; q < 8; q++) wp[t * 8 + q] = weights[(ptrdiff_t)ck_min(q, count - 1) * taps + t];
+    }
+    for (int i = 0; i < p->output_height; i += ROWS) {
+        const int rows = ck_min(ROWS, p->output_height - i);
         int first, last;
         live_rows(p, i, &first, &last);
+        if (rows == 2) {
+            int first2, last2;
+            live_rows(p, i + 1, &first2, &last2);
+            first = ck_min(first, first2);
+            last = ck_max(last, last2);
+        }
         for (int b = 0; b < mk->blocks; b += 2) {
             const int b1 = ck_min(b + 1, mk->blocks - 1), two = b + 1 < mk->blocks;
-            __m512 a[2][8];
+            __m512 a[MAX_ROWS][2][8];
 #pragma clang loop unroll(full)
-            for (int q = 0; q < 8; q++) a[0][q] = a[1][q] = _mm512_set1_ps(initial[ck_min(q, count - 1)]);
+            for (int h = 0; h < ROWS; h++) {
+#pragma clang loop unroll(full)
+                for (int q = 0; q < 8; q++) a[h][0][q] = a[h][1][q] = _mm512_set1_ps(initial[ck_min(q, count - 1)]);
+            }
             for (int r = first; r < last; r++) {
-                const float *line = input + (ptrdiff_t)(i * p->stride_height - p->pad_top + r * p->dilation_height) * width;
+                const float *line[MAX_ROWS];
+                unsigned live[MAX_ROWS];
+#pragma clang loop unroll(full)
+                for (int h = 0; h < ROWS; h++) {
+                    const int ih = (i + h) * p->stride_height - p->pad_top + r * p->dilation_height;
+                    const int inside = h < rows && ih >= 0 && ih < p->input_height;
+                    line[h] = input + (ptrdiff_t)(inside ? ih : 0) * width;
+                    live[h] = inside ? 0xFFFFu : 0u;
+                }
                 for (int s = 0; s < S; s++) {
-                    const __mmask16 m0 = mk->tap_mask[b][s], m1 = two ? mk->tap_mask[b1][s] : 0;
                     const int t = r * S + s;
-                    const __m512 x0 = dw_load(SW, line + mk->tap_offset[b][s], m0);
-                    const __m512 x1 = dw_load(SW, line + mk->tap_offset[b1][s], m1);
+                    __m512 x[MAX_ROWS][2];
+                    __mmask16 m[MAX_ROWS][2];
+#pragma clang loop unroll(full)
+                    for (int h = 0; h < ROWS; h++) {
+                        m[h][0] = (__mmask16)(mk->tap_mask[b][s] & live[h]);
+                        m[h][1] = two ? (__mmask16)(mk->tap_mask[b1][s] & live[h]) : 0;
+                        x[h][0] = dw_load(SW, line[h] + mk->tap_offset[b][s], m[h][0]);
+                        x[h][1] = dw_load(SW, line[h] + mk->tap_offset[b1][s], m[h][1]);
+                    }
 #pragma clang loop unroll(full)
                     for (int q = 0; q < 8; q++) {
                         if (M > q) {
-                            const __m512 wq = _mm512_set1_ps(w[q][t]);
-                            a[0][q] = _mm512_mask3_fmadd_ps(wq, x0, a[0][q], m0);
-                            a[1][q] = _mm512_mask3_fmadd_ps(wq, x1, a[1][q], m1);
+                            const __m512 wq = _mm512_set1_ps(wp[t * 8 + q]);
+#pragma clang loop unroll(full)
+                            for (int h = 0; h < ROWS; h++) {
+                                a[h][0][q] = _mm512_mask3_fmadd_ps(wq, x[h][0], a[h][0][q], m[h][0]);
+                                a[h][1][q] = _mm512_mask3_fmadd_ps(wq, x[h][1], a[h][1][q], m[h][1]);
+                            }
                         }
                     }
                 }
             }
-            for (int h = 0; h < 1 + two; h++) {
-                const int blk = b + h;
-                for (int q = 0; q < count; q++) {
-                    __m512 v = a[h][q];
-                    if (in_registers) v = ck_activate_avx512(epilogue, v);
-                    float *out = output + q * out_plane + (ptrdiff_t)i * ow + 16 * blk;
-                    _mm512_mask_storeu_ps(out, mk->out_mask[blk], v);
-                    if (after_store) ck_apply_epilogue(epilogue, out, ck_min(16, ow - 16 * blk));
+            // Constant indices only, so the accumulators stay in registers.
+#pragma clang loop unroll(full)
+            for (int h = 0; h < ROWS; h++) {
+                if (h >= rows) continue;
+#pragma clang loop unroll(full)
+                for (int e = 0; e < 2; e++) {
+                    if (e == 1 && !two) continue;
+                    const int blk = b + e;
+#pragma clang loop unroll(full)
+                    for (int q = 0; q < 8; q++) {
+                        if (M <= q || q >= count) continue;
+                        __m512 v = a[h][e][q];
+                        if (in_registers) v = ck_activate_avx512(epilogue, v);
+                        float *out = output + q * out_plane + (ptrdiff_t)(i + h) * ow + 16 * blk;
+                        _mm512_mask_storeu_ps(out, mk->out_mask[blk], v);
+                        if (after_store) ck_apply_epilogue(epilogue, out, ck_min(16, ow - 16 * blk));
+                    }
                 }
             }
         }
@@ -522,7 +566,7 @@ CK_AVX512 static void depthwise_avx512(const ck_conv_plane *p, const float *inpu
         // Planes of this chunk that share x: all of them go through at once.
         const int rest = multiplier - k % multiplier;
         const int sharing = last - index < rest ? (int)(last - index) : rest;
-        if (sharing >= 2 && !use_flat && (p->stride_width == 1 || p->stride_width == 2)) {
+        if (sharing >= 2 && !use_flat && taps <= DW_MULTI_TAPS && (p->stride_width == 1 || p->stride_width == 2)) {
             const int count = ck_min(8, sharing);
             float initials[8];
             for (int q = 0; q < count; q++) initials[q] = bias ? bias[k + q] : 0.0f;

@@ -57,7 +57,8 @@ import Testing
     /// Depthwise maps small enough for the flat kernel (≤ 64 outputs, rows ≤ 8, stride 1,
     /// same width in and out), the edges of that rule, a map just past it, and channel
     /// multipliers (one input plane feeding up to eight output planes at once: LeNet's
-    /// first layer, 11 = 8 + 3 planes with stride 2, 3 with dilation and relu).
+    /// first layer, 11 = 8 + 3 planes with stride 2, 3 with dilation and relu, 5 with an odd
+    /// row count and top padding).
     static let smallDepthwise: [(TensorShape, Int, Size2D, Conv2DDescriptor)] = [
         (TensorShape(1, 24, 7, 7), 24, Size2D(3), Conv2DDescriptor(padding: .same, groups: 24)),
         (TensorShape(2, 6, 8, 8), 12, Size2D(3), Conv2DDescriptor(padding: .same, groups: 6, activation: .relu6)),
@@ -71,6 +72,9 @@ import Testing
         (TensorShape(2, 2, 19, 37), 22, Size2D(3), Conv2DDescriptor(stride: Size2D(2), padding: .same, groups: 2)),
         (TensorShape(1, 3, 17, 40), 9, Size2D(height: 3, width: 5),
          Conv2DDescriptor(dilation: Size2D(height: 2, width: 1), padding: .valid, groups: 3, activation: .relu)),
+        // Two output rows a pass: an odd row count, and pairs with one row in the padding.
+        (TensorShape(1, 1, 10, 12), 5, Size2D(height: 5, width: 3),
+         Conv2DDescriptor(padding: .explicit(top: 3, bottom: 0, left: 1, right: 2))),
     ]
 
     @Test("small depthwise maps and channel multipliers equal the reference exactly on integer data")
