@@ -310,6 +310,71 @@ CK_AVX512 static void tile_avx512_packed(int kc, const float *a, const float *b,
     else tile8x32(kc, a, 1, 8, 0, b, c, ldc, rows, columns, bias, accumulate, epilogue);
 }
 
+// A panel's last E (1–4) live columns past the 16 a half tile covers (a 7×7 map: 49 =
+// 32 + 16 + 1), for `tiles` packed tiles at once: per tap, each tile's 8 weights are one
+// vector and each column's value a broadcast, so a column costs about one load per tile
+// and tap where the full tile would spend 8 FMAs on 16 mostly idle lanes. Each output is
+// the tile's sum: taps in order from zero, then bias or accumulate, then the epilogue.
+CK_AVX512 static inline __attribute__((always_inline)) void tail_columns(
+    const int E, int kc, const float *a, ptrdiff_t tile_stride, int tiles, int last_rows, const float *b, float *c,
+    ptrdiff_t ldc, const float *bias, int accumulate, const ck_epilogue *epilogue) {
+    // At least 8 independent accumulators hide the FMA latency; at most 16 stay in registers.
+    const int G = E <= 2 ? 8 : 4;
+    for (int t0 = 0; t0 < tiles; t0 += G) {
+        const int g = ck_min(G, tiles - t0);
+        __m256 acc[8][4];
+#pragma clang loop unroll(full)
+        for (int t = 0; t < G; t++) {
+#pragma clang loop unroll(full)
+            for (int e = 0; e < E; e++) acc[t][e] = _mm256_setzero_ps();
+        }
+        const float *w = a + (ptrdiff_t)t0 * tile_stride;
+        for (int p = 0; p < kc; p++) {
+            __m256 x[4];
+#pragma clang loop unroll(full)
+            for (int e = 0; e < E; e++) x[e] = _mm256_set1_ps(b[p * 32 + e]);
+#pragma clang loop unroll(full)
+            for (int t = 0; t < G; t++) {
+                // Past the block's last tile, re-read its weights (never stored).
+                const __m256 wv = _mm256_loadu_ps(w + (ptrdiff_t)ck_min(t, g - 1) * tile_stride + p * 8);
+#pragma clang loop unroll(full)
+                for (int e = 0; e < E; e++) acc[t][e] = _mm256_fmadd_ps(wv, x[e], acc[t][e]);
+            }
+        }
+#pragma clang loop unroll(full)
+        for (int t = 0; t < G; t++) {
+            if (t >= g) continue;
+            const int rows = t0 + t == tiles - 1 ? last_rows : 8, k = (t0 + t) * 8;
+#pragma clang loop unroll(full)
+            for (int e = 0; e < E; e++) {
+                float v[8];
+                _mm256_storeu_ps(v, acc[t][e]);
+                for (int i = 0; i < rows; i++) {
+                    float *dst = c + (ptrdiff_t)(k + i) * ldc + e;
+                    float value = accumulate ? *dst + v[i] : (bias ? v[i] + bias[k + i] : v[i]);
+                    *dst = epilogue ? ck_activate(epilogue, value) : value;
+                }
+            }
+        }
+    }
+}
+
+// The half tile and the column tail for a panel with 17–20 live columns, packed weights.
+CK_AVX512 static void tile_avx512_packed_tail(int kc, const float *a, ptrdiff_t tile_stride, int tiles, int last_rows,
+                                              const float *b, float *c, ptrdiff_t ldc, int columns, const float *bias,
+                                              int accumulate, const ck_epilogue *epilogue) {
+    for (int t = 0; t < tiles; t++) {
+        tile8x16(kc, a + (ptrdiff_t)t * tile_stride, 1, 8, b, c + (ptrdiff_t)t * 8 * ldc, ldc,
+                 t == tiles - 1 ? last_rows : 8, 16, bias ? bias + t * 8 : NULL, accumulate, epilogue);
+    }
+    switch (columns - 16) {
+    case 1: tail_columns(1, kc, a, tile_stride, tiles, last_rows, b + 16, c + 16, ldc, bias, accumulate, epilogue); break;
+    case 2: tail_columns(2, kc, a, tile_stride, tiles, last_rows, b + 16, c + 16, ldc, bias, accumulate, epilogue); break;
+    case 3: tail_columns(3, kc, a, tile_stride, tiles, last_rows, b + 16, c + 16, ldc, bias, accumulate, epilogue); break;
+    default: tail_columns(4, kc, a, tile_stride, tiles, last_rows, b + 16, c + 16, ldc, bias, accumulate, epilogue); break;
+    }
+}
+
 // Dispatches a 32-column-panel tile: the half tile when at most 16 columns are live.
 CK_AVX512 static void tile_avx512_any(int kc, const float *a, ptrdiff_t lda, const float *b, float *c, ptrdiff_t ldc,
                                       int rows, int columns, const float *bias, int accumulate,
@@ -570,6 +635,13 @@ void ck_conv_gemm_block(const ck_conv_plane *plane, const float *input, const fl
                     const float *panel = packed + (ptrdiff_t)j * kc;
                     const int tc = ck_min(nr, cols - j);
 #if CK_X86
+                    if (packed_weights && wide && tc > 16 && tc <= 20) {
+                        const int tiles = (m1 - m0 + mr - 1) / mr, last_rows = m1 - m0 - (tiles - 1) * mr;
+                        tile_avx512_packed_tail(kc, packed_weights + (ptrdiff_t)m0 * depth + q0 * 8, 8 * depth, tiles,
+                                                last_rows, panel, output + (ptrdiff_t)m0 * pixels + pc + j, pixels, tc,
+                                                accumulate ? NULL : (bias ? bias + m0 : NULL), accumulate, act);
+                        continue;
+                    }
                     if (packed_weights && wide) {
                         for (int k = m0; k < m1; k += mr) {
                             tile_avx512_packed(kc, packed_weights + (ptrdiff_t)k * depth + q0 * 8, panel,
