@@ -310,8 +310,8 @@ CK_AVX512 static void tile_avx512_packed(int kc, const float *a, const float *b,
     else tile8x32(kc, a, 1, 8, 0, b, c, ldc, rows, columns, bias, accumulate, epilogue);
 }
 
-// A panel's last E (1–4) live columns past the 16 a half tile covers (a 7×7 map: 49 =
-// 32 + 16 + 1), for `tiles` packed tiles at once: per tap, each tile's 8 weights are one
+// A panel's last E (1–4) live columns: past the 16 a half tile covers (a 7×7 map: 49 =
+// 32 + 16 + 1) or a whole panel of at most 4 (a 14×14 map: 196 = 6·32 + 4), for `tiles` packed tiles at once: per tap, each tile's 8 weights are one
 // vector and each column's value a broadcast, so a column costs about one load per tile
 // and tap where the full tile would spend 8 FMAs on 16 mostly idle lanes. Each output is
 // the tile's sum: taps in order from zero, then bias or accumulate, then the epilogue.
@@ -359,19 +359,29 @@ CK_AVX512 static inline __attribute__((always_inline)) void tail_columns(
     }
 }
 
-// The half tile and the column tail for a panel with 17–20 live columns, packed weights.
+// Whether a panel of `columns` live columns runs `tile_avx512_packed_tail`: 1–4 columns
+// (a 14×14 map's last panel: 196 = 6·32 + 4) or 17–20 (a 7×7 map's second: 49 = 32 + 17).
+static int packed_tail_fits(int columns) { return columns <= 4 || (columns > 16 && columns <= 20); }
+
+// The column tail alone (1–4 columns), or the half tile and the tail (17–20), packed weights.
 CK_AVX512 static void tile_avx512_packed_tail(int kc, const float *a, ptrdiff_t tile_stride, int tiles, int last_rows,
                                               const float *b, float *c, ptrdiff_t ldc, int columns, const float *bias,
                                               int accumulate, const ck_epilogue *epilogue) {
-    for (int t = 0; t < tiles; t++) {
-        tile8x16(kc, a + (ptrdiff_t)t * tile_stride, 1, 8, b, c + (ptrdiff_t)t * 8 * ldc, ldc,
-                 t == tiles - 1 ? last_rows : 8, 16, bias ? bias + t * 8 : NULL, accumulate, epilogue);
+    int first = 0;
+    if (columns > 16) {
+        for (int t = 0; t < tiles; t++) {
+            tile8x16(kc, a + (ptrdiff_t)t * tile_stride, 1, 8, b, c + (ptrdiff_t)t * 8 * ldc, ldc,
+                     t == tiles - 1 ? last_rows : 8, 16, bias ? bias + t * 8 : NULL, accumulate, epilogue);
+        }
+        first = 16;
     }
-    switch (columns - 16) {
-    case 1: tail_columns(1, kc, a, tile_stride, tiles, last_rows, b + 16, c + 16, ldc, bias, accumulate, epilogue); break;
-    case 2: tail_columns(2, kc, a, tile_stride, tiles, last_rows, b + 16, c + 16, ldc, bias, accumulate, epilogue); break;
-    case 3: tail_columns(3, kc, a, tile_stride, tiles, last_rows, b + 16, c + 16, ldc, bias, accumulate, epilogue); break;
-    default: tail_columns(4, kc, a, tile_stride, tiles, last_rows, b + 16, c + 16, ldc, bias, accumulate, epilogue); break;
+    b += first;
+    c += first;
+    switch (columns - first) {
+    case 1: tail_columns(1, kc, a, tile_stride, tiles, last_rows, b, c, ldc, bias, accumulate, epilogue); break;
+    case 2: tail_columns(2, kc, a, tile_stride, tiles, last_rows, b, c, ldc, bias, accumulate, epilogue); break;
+    case 3: tail_columns(3, kc, a, tile_stride, tiles, last_rows, b, c, ldc, bias, accumulate, epilogue); break;
+    default: tail_columns(4, kc, a, tile_stride, tiles, last_rows, b, c, ldc, bias, accumulate, epilogue); break;
     }
 }
 
@@ -635,7 +645,7 @@ void ck_conv_gemm_block(const ck_conv_plane *plane, const float *input, const fl
                     const float *panel = packed + (ptrdiff_t)j * kc;
                     const int tc = ck_min(nr, cols - j);
 #if CK_X86
-                    if (packed_weights && wide && tc > 16 && tc <= 20) {
+                    if (packed_weights && wide && packed_tail_fits(tc)) {
                         const int tiles = (m1 - m0 + mr - 1) / mr, last_rows = m1 - m0 - (tiles - 1) * mr;
                         tile_avx512_packed_tail(kc, packed_weights + (ptrdiff_t)m0 * depth + q0 * 8, 8 * depth, tiles,
                                                 last_rows, panel, output + (ptrdiff_t)m0 * pixels + pc + j, pixels, tc,

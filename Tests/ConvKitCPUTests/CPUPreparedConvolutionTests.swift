@@ -8,7 +8,7 @@ import _ConvKitTestSupport
 @Suite struct CPUPreparedConvolutionTests {
     /// GEMM shapes across the packed tile's cases: filter counts that are not a multiple of
     /// 8 (a padded last block), small and large maps (channel and pixel splits), partial
-    /// 16- and 32-column panels and panels of 17–20 columns (49 on a 7×7 map), depth past
+    /// 16- and 32-column panels and panels of 1–4 or 17–20 columns (the column tail), depth past
     /// one 256-tap block, 1×1 and strided, groups, batch, bias and fused activations.
     static let shapes: [(TensorShape, Int, Size2D, Conv2DDescriptor)] = [
         (TensorShape(1, 64, 7, 7), 37, Size2D(3), Conv2DDescriptor(padding: .same)),
@@ -23,6 +23,10 @@ import _ConvKitTestSupport
         (TensorShape(1, 300, 3, 17), 12, Size2D(1), Conv2DDescriptor(activation: .sigmoid)),
         (TensorShape(2, 16, 4, 13), 18, Size2D(3),
          Conv2DDescriptor(padding: .same, groups: 2, activation: .leakyRelu(alpha: 0.25))),
+        // Last panels of 1–3 live columns (the tail alone; 30×30 above ends in 4): 33, 34, 35 pixels.
+        (TensorShape(1, 30, 11, 3), 9, Size2D(3), Conv2DDescriptor(padding: .same)),
+        (TensorShape(1, 20, 2, 17), 140, Size2D(1), Conv2DDescriptor(activation: .tanh)),
+        (TensorShape(1, 64, 5, 7), 40, Size2D(3), Conv2DDescriptor(padding: .same, activation: .relu)),
     ]
 
     @Test("prepared GEMM layers equal the reference exactly on integer data, and the one-shot call bit for bit on floats")
