@@ -35,4 +35,16 @@ struct BenchCLITests {
         #expect(result.stderr.hasPrefix("convkit: error: invalid benchdnn descriptor:"), "\(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1)
     }
+
+    @Test("--shapes - reads standard input (a pipe), comments and blank lines skipped; a missing file is named")
+    func shapesFromStandardInput() throws {
+        let text = "mb1ic3ih8oc4oh8kh3ph1 # the 3x8x8 case\n\n# only a comment\nmb1ic1ih5oc1oh3kh3\n"
+        let result = try CLI.run(["bench", "--shapes", "-", "--threads", "1", "--budget", "0.01"], input: text)
+        #expect(result.status == 0, "\(result.stderr)")
+        let rows = result.stdout.split(separator: "\n").filter { $0.hasPrefix("| mb") }
+        #expect(rows.count == 2, "\(result.stdout)")
+        let missing = try CLI.run(["bench", "--shapes", "no-such-shapes.txt"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("no-such-shapes.txt: cannot read file: no such file"), "\(missing.stderr)")
+    }
 }
