@@ -7,10 +7,11 @@ extension CPUBackend {
     /// activation before it stores.
     ///
     /// Works for every geometry. Small dense layers that ``smallDenseFits(_:)`` accepts
-    /// (LeNet's second layer, say) take the flat kernel of `small_dense.c` instead. Depthwise layers (one input channel per group) make a
-    /// single pass per plane, which is where this path is fast; dense layers re-read
-    /// each output plane once per input channel, which is why ``CPUAlgorithm/auto`` sends
-    /// them to the GEMM path unless they are tiny.
+    /// (LeNet's second layer, say) take the flat kernel of `small_dense.c` instead.
+    /// Depthwise layers (one input channel per group) make a single pass per plane, which
+    /// is where this path is fast; other dense layers re-read each output plane once per
+    /// input channel, which is why ``CPUAlgorithm/auto`` sends them to the GEMM path
+    /// unless they are tiny.
     func runDirect(_ geometry: ConvolutionGeometry, _ buffers: KernelBuffers, _ loop: ParallelLoop) {
         if Self.smallDenseFits(geometry) { return runSmallDense(geometry, buffers, loop) }
         let plane = ck_conv_plane(geometry)

@@ -81,7 +81,7 @@ public struct CPUBackend: ConvolutionBackend {
     /// 2. fewer than ``directFLOPThreshold`` FLOPs → `direct`: packing costs more than it saves;
     /// 3. fewer than ``inlineFLOPThreshold`` FLOPs on a small dense map that
     ///    ``smallDenseFits(_:)`` accepts → `direct` (its flat kernel): the GEMM's im2col pack
-    ///    costs more than the multiplies there (LeNet's 6 → 16 layer: 8.3 → 4 µs);
+    ///    costs more than the multiplies there (LeNet's 6 → 16 layer: 8.3 → 6.3 µs, fastest calls);
     /// 4. fewer than 3 output channels per group → `direct`: a 6-row tile would be mostly idle;
     /// 5. with `allowInexact`, a Winograd-eligible geometry (3×3, stride 1, no dilation,
     ///    zero border) with at least ``winogradMinimumChannels`` input and output channels
