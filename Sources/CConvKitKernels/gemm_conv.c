@@ -225,20 +225,6 @@ CK_AVX512 static inline __attribute__((always_inline)) void tile8x32(
     STORE5(0); STORE5(1); STORE5(2); STORE5(3); STORE5(4); STORE5(5); STORE5(6); STORE5(7);
 }
 
-// Lanes [*from, *to) of a run of `count` lanes from `lane` whose input columns
-// col0 + (l − lane)·sw lie inside [0, width). The divisions run only for a run that crosses
-// a border: per panel and tap they were most of the packing of a 7×7 stride-2 layer.
-static inline void run_lanes(int col0, int lane, int count, int sw, int width, int *from, int *to) {
-    *from = lane;
-    *to = lane + count;
-    if (col0 < 0) *from = lane + (-col0 + sw - 1) / sw;
-    if (col0 + (count - 1) * sw > width - 1) {
-        const int last_ok = width - 1 - col0;
-        const int bound = last_ok < 0 ? lane - 1 : lane + last_ok / sw;
-        if (bound + 1 < *to) *to = bound + 1;
-    }
-}
-
 // The per-tap run loop, for filters too large for the entry table.
 CK_AVX512 static void pack_runs_slow(const ck_conv_plane *p, const float *input, int q0, int depth, float *panel,
                                      int run_count, const int *run_lane, const int *run_i, const int *run_j,
@@ -258,7 +244,7 @@ CK_AVX512 static void pack_runs_slow(const ck_conv_plane *p, const float *input,
             const int lane = run_lane[k], count = run_lane[k + 1] - lane;
             const int col0 = run_j[k] * sw - p->pad_left + ds;
             int from, to;
-            run_lanes(col0, lane, count, sw, width, &from, &to);
+            ck_run_lanes(col0, lane, count, sw, width, &from, &to);
             if (from >= to) continue;
             const unsigned long long bits = ((to >= 64 ? ~0ull : (1ull << to) - 1)) & ~((1ull << from) - 1);
             const __mmask16 ml = (__mmask16)(bits & 0xFFFF), mh = (__mmask16)(bits >> 16);
@@ -469,7 +455,7 @@ CK_AVX512 static void pack32_avx512(const ck_conv_plane *p, const float *input, 
                     const int lane = run_lane[k], count = run_lane[k + 1] - lane;
                     const int col0 = run_j[k] * sw - p->pad_left + ds;
                     int from, to;
-                    run_lanes(col0, lane, count, sw, width, &from, &to);
+                    ck_run_lanes(col0, lane, count, sw, width, &from, &to);
                     if (from >= to) continue;
                     mask[entries] = (unsigned)(((to >= 32 ? 0xFFFFFFFFull : (1ull << to) - 1)) & ~((1ull << from) - 1));
                     offset[entries] = (ptrdiff_t)ih * width + col0 - (ptrdiff_t)lane * sw;

@@ -24,6 +24,20 @@ ck_tile_fn ck_select_tile(int *mr, int *nr);
 static inline int ck_min(int a, int b) { return a < b ? a : b; }
 static inline int ck_max(int a, int b) { return a > b ? a : b; }
 
+// Lanes [*from, *to) of a run of `count` lanes from `lane` whose input columns
+// col0 + (l − lane)·sw lie inside [0, width). The divisions run only for a run that crosses
+// a border. Used by the im2col packers and the small-dense input copy.
+static inline void ck_run_lanes(int col0, int lane, int count, int sw, int width, int *from, int *to) {
+    *from = lane;
+    *to = lane + count;
+    if (col0 < 0) *from = lane + (-col0 + sw - 1) / sw;
+    if (col0 + (count - 1) * sw > width - 1) {
+        const int last_ok = width - 1 - col0;
+        const int bound = last_ok < 0 ? lane - 1 : lane + last_ok / sw;
+        if (bound + 1 < *to) *to = bound + 1;
+    }
+}
+
 // `BorderMode.sourceIndex`: the input index an index outside `[0, extent)` reads, or −1
 // for a zero cell. One step suffices within the border constraints.
 static inline int ck_border_index(int index, int extent, int border) {

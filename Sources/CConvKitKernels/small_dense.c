@@ -53,12 +53,14 @@ typedef struct sd_layout {
     __mmask16 live[SD_MAX_VECTORS];
 } sd_layout;
 
-// Output columns [*j0, *j1) of kernel column s read inside the row: j·sw + shift ∈ [0, IW).
+// Output columns [*j0, *j1) of kernel column s read inside the row: j·sw + shift ∈ [0, IW),
+// clipped so that 0 ≤ j0 ≤ j1 ≤ ow.
 static void sd_columns(const ck_conv_plane *p, int ow, int s, int *shift, int *j0, int *j1) {
-    const int sw = p->stride_width;
     *shift = s * p->dilation_width - p->pad_left;
-    *j0 = ck_min(ow, *shift >= 0 ? 0 : (-*shift + sw - 1) / sw);
-    *j1 = ck_max(*j0, ck_min(ow, p->input_width - *shift <= 0 ? 0 : (p->input_width - *shift + sw - 1) / sw));
+    int from, to;
+    ck_run_lanes(*shift, 0, ow, p->stride_width, p->input_width, &from, &to);
+    *j0 = ck_min(ow, from);
+    *j1 = ck_max(*j0, to);
 }
 
 // Lanes [lo, hi) of a 16-lane mask, the bounds clipped to [0, 16].
