@@ -76,15 +76,15 @@ CK_AVX512 static void sd_copy(const ck_conv_plane *p, const sd_layout *L, const 
     const int ow = L->ow, sw = p->stride_width;
     int shift[CK_SMALL_DENSE_MAX_S], j0[CK_SMALL_DENSE_MAX_S], j1[CK_SMALL_DENSE_MAX_S];
     for (int s = 0; s < L->S; s++) sd_columns(p, ow, s, &shift[s], &j0[s], &j1[s]);
-    // Rows outside the input are never read (masked); zero them so the copy is defined.
+    // Copy rows [h0, h1) hold input rows; the rest are never read (masked) and are zeroed
+    // so the copy is defined.
+    const int h0 = ck_min(L->rows, ck_max(0, p->pad_top));
+    const int h1 = ck_max(h0, ck_min(L->rows, p->pad_top + p->input_height));
     for (int c = 0; c < L->cg * L->S; c++) {
         float *plane = copy + c * copy_plane;
-        const int top = ck_min(L->rows, ck_max(0, p->pad_top));
-        const int bottom = ck_max(top, ck_min(L->rows, p->pad_top + p->input_height));
-        memset(plane, 0, sizeof(float) * (size_t)top * ow);
-        memset(plane + (ptrdiff_t)bottom * ow, 0, sizeof(float) * (size_t)(L->rows - bottom) * ow);
+        memset(plane, 0, sizeof(float) * (size_t)h0 * ow);
+        memset(plane + (ptrdiff_t)h1 * ow, 0, sizeof(float) * (size_t)(L->rows - h1) * ow);
     }
-    const int h0 = ck_max(0, p->pad_top), h1 = ck_min(L->rows, p->pad_top + p->input_height);
     for (int c = 0; c < L->cg; c++) {
         for (int h = h0; h < h1; h++) {
             // One input row feeds the S copies; each is a shifted run of it, zero outside.
@@ -219,9 +219,12 @@ CK_AVX512 static void sd_run(const sd_layout *L, const float *copy, const float 
 #undef SD_MF
 #endif
 
-void ck_small_dense(const ck_conv_plane *p, const float *input, int cg, const float *weights, int kg,
-                    const float *bias, float *output, const ck_epilogue *epilogue) {
+void ck_small_dense(const ck_conv_plane *p, const float *input, const float *weights, const float *bias,
+                    float *output, int in_channels, int out_channels, int groups, ptrdiff_t first,
+                    ptrdiff_t last, const ck_epilogue *epilogue) {
 #if CK_X86
+    const int cg = in_channels / groups, kg = out_channels / groups;
+    // The layout and masks depend on the geometry only: built once for every unit.
     sd_layout L;
     L.rows = (int)sd_rows(p);
     L.ow = p->output_width;
@@ -232,11 +235,17 @@ void ck_small_dense(const ck_conv_plane *p, const float *input, int cg, const fl
     L.S = p->kernel_width;
     L.dh = p->dilation_height;
     L.depth = cg * L.R * L.S;
-    float copy[SD_MAX_COPY] __attribute__((aligned(64)));
-    sd_copy(p, &L, input, copy);
     sd_masks(p, &L);
-    sd_run(&L, copy, weights, kg, bias, output, epilogue);
+    const ptrdiff_t in_plane = (ptrdiff_t)p->input_height * p->input_width;
+    float copy[SD_MAX_COPY] __attribute__((aligned(64)));
+    for (ptrdiff_t unit = first; unit < last; unit++) {
+        const ptrdiff_t n = unit / groups, g = unit % groups;
+        sd_copy(p, &L, input + (n * in_channels + g * cg) * in_plane, copy);
+        sd_run(&L, copy, weights + g * kg * L.depth, kg, bias ? bias + g * kg : NULL,
+               output + (n * out_channels + g * kg) * L.pixels, epilogue);
+    }
 #else
-    (void)p, (void)input, (void)cg, (void)weights, (void)kg, (void)bias, (void)output, (void)epilogue;
+    (void)p, (void)input, (void)weights, (void)bias, (void)output, (void)in_channels, (void)out_channels;
+    (void)groups, (void)first, (void)last, (void)epilogue;
 #endif
 }

@@ -63,27 +63,19 @@ extension CPUBackend {
     /// Whether this CPU runs the small-dense kernel at all (it needs AVX-512).
     package static var smallDenseKernelAvailable: Bool { ck_has_avx512() != 0 }
 
-    /// One task per image and group, each a whole `ck_small_dense` call.
+    /// A few ranges of images × groups per thread, each one `ck_small_dense` call (which
+    /// builds its masks once for the range).
     private func runSmallDense(_ geometry: ConvolutionGeometry, _ buffers: KernelBuffers, _ loop: ParallelLoop) {
         let plane = ck_conv_plane(geometry)
         let activation = ck_epilogue(geometry.activation)
-        let groups = geometry.groups, units = geometry.output.batch * groups
-        let cg = geometry.inputChannelsPerGroup, kg = geometry.outputChannelsPerGroup
-        let inputPlane = geometry.input.height * geometry.input.width
-        let outputPlane = geometry.output.height * geometry.output.width
-        let depth = geometry.reductionLength
+        let units = geometry.output.batch * geometry.groups
         let chunks = loop.threads <= 1 ? 1 : min(units, loop.threads * 4)
         loop.run(chunks) { chunk in
             var plane = plane
             var epilogue = activation
-            for unit in units * chunk / chunks..<units * (chunk + 1) / chunks {
-                let n = unit / groups, group = unit % groups
-                let input = buffers.input + (n * geometry.input.channels + group * cg) * inputPlane
-                let weights = buffers.weights + group * kg * depth
-                let output = buffers.output + (n * geometry.output.channels + group * kg) * outputPlane
-                ck_small_dense(&plane, input, Int32(cg), weights, Int32(kg), buffers.bias.map { $0 + group * kg },
-                               output, &epilogue)
-            }
+            ck_small_dense(&plane, buffers.input, buffers.weights, buffers.bias, buffers.output,
+                           Int32(geometry.input.channels), Int32(geometry.output.channels), Int32(geometry.groups),
+                           units * chunk / chunks, units * (chunk + 1) / chunks, &epilogue)
         }
     }
 }

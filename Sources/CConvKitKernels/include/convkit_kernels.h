@@ -139,11 +139,14 @@ int ck_depthwise_planes(const ck_conv_plane *plane, const float *input, const fl
 /// `cg·S·(OH + (R−1)·dh)·OW` ≤ 8192 copied floats).
 int ck_small_dense_fits(const ck_conv_plane *plane, int cg);
 
-/// Dense direct convolution of one image and group (`cg` input planes → `kg` output planes,
-/// weights `[kg][cg][R][S]`), bias and epilogue fused, on the calling thread, no allocation.
-/// Only where `ck_small_dense_fits`.
-void ck_small_dense(const ck_conv_plane *plane, const float *input, int cg, const float *weights, int kg,
-                    const float *bias, float *output, const ck_epilogue *epilogue);
+/// Dense direct convolution of units [first, last) of `N·groups` (image n, group g =
+/// unit / groups, unit % groups): input `[N][in_channels][H][W]`, weights
+/// `[out_channels][in_channels/groups][R][S]`, bias `[out_channels]` or NULL, output
+/// `[N][out_channels][OH][OW]`; bias and epilogue fused, on the calling thread, no
+/// allocation. Only where `ck_small_dense_fits`.
+void ck_small_dense(const ck_conv_plane *plane, const float *input, const float *weights, const float *bias,
+                    float *output, int in_channels, int out_channels, int groups, ptrdiff_t first,
+                    ptrdiff_t last, const ck_epilogue *epilogue);
 
 /// Direct convolution of one input plane with one `R×S` filter into one output plane.
 ///
