@@ -99,6 +99,28 @@ public protocol PreparedLayerChain: Sendable {
     /// - Throws: ``ConvolutionError/invalidShape(parameter:shape:)``-style errors for a
     ///   wrong input shape; the backend's error when it fails.
     func run(_ input: Tensor) throws -> Tensor
+
+    /// Runs the chain on caller-owned buffers: `input` holds ``LayerChainPlan/input``'s
+    /// elements and `output` receives ``LayerChainPlan/output``'s, so repeated runs
+    /// allocate no tensors.
+    ///
+    /// - Throws: ``ConvolutionError/bufferSizeMismatch(parameter:expected:actual:)`` for a
+    ///   buffer of the wrong size; the backend's error when it fails.
+    func run(_ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>) throws
+}
+
+extension PreparedLayerChain {
+    /// Checks both buffers against the plan's shapes.
+    package func checkBuffers(_ input: UnsafeBufferPointer<Float>, _ output: UnsafeMutableBufferPointer<Float>) throws {
+        guard input.count == plan.input.elementCount else {
+            throw ConvolutionError.bufferSizeMismatch(parameter: "chain input", expected: plan.input.elementCount,
+                                                      actual: input.count)
+        }
+        guard output.count == plan.output.elementCount else {
+            throw ConvolutionError.bufferSizeMismatch(parameter: "chain output", expected: plan.output.elementCount,
+                                                      actual: output.count)
+        }
+    }
 }
 
 /// The default chain: each step on the host, through two scratch buffers reused per run.
@@ -122,29 +144,35 @@ package struct HostLayerChain<Backend: ConvolutionBackend>: PreparedLayerChain {
         guard input.shape == plan.input else {
             throw ConvolutionError.invalidValue(parameter: "chain input shape", expected: "\(plan.input)", actual: "\(input.shape)")
         }
-        let capacity = max(plan.largestIntermediate, 1)
+        var output = try Tensor(zeros: plan.output)
+        try input.withUnsafeBufferPointer { x in
+            try output.withUnsafeMutableBufferPointer { y in try run(x, into: y) }
+        }
+        return output
+    }
+
+    package func run(_ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>) throws {
+        try checkBuffers(input, output)
+        // A single step needs no scratch: it reads the input and writes the output.
+        let capacity = plan.steps.count > 1 ? plan.largestIntermediate : 0
         let scratch = (UnsafeMutableBufferPointer<Float>.allocate(capacity: capacity),
                        UnsafeMutableBufferPointer<Float>.allocate(capacity: capacity))
         defer {
             scratch.0.deallocate()
             scratch.1.deallocate()
         }
-        var output = try Tensor(zeros: plan.output)
-        try input.withUnsafeBufferPointer { first in
-            var source = first
-            for (index, step) in plan.steps.enumerated() {
-                let preparedStep = index < prepared.count ? prepared[index] : nil
-                if index == plan.steps.count - 1 {
-                    try output.withUnsafeMutableBufferPointer { y in try execute(step, preparedStep, source, y) }
-                } else {
-                    let target = index % 2 == 0 ? scratch.0 : scratch.1
-                    let y = UnsafeMutableBufferPointer(rebasing: target[0..<step.output.elementCount])
-                    try execute(step, preparedStep, source, y)
-                    source = UnsafeBufferPointer(y)
-                }
+        var source = input
+        for (index, step) in plan.steps.enumerated() {
+            let preparedStep = index < prepared.count ? prepared[index] : nil
+            if index == plan.steps.count - 1 {
+                try execute(step, preparedStep, source, output)
+            } else {
+                let target = index % 2 == 0 ? scratch.0 : scratch.1
+                let y = UnsafeMutableBufferPointer(rebasing: target[0..<step.output.elementCount])
+                try execute(step, preparedStep, source, y)
+                source = UnsafeBufferPointer(y)
             }
         }
-        return output
     }
 
     private func execute(_ step: LayerChainPlan.Step, _ preparedStep: PreparedStep?, _ x: UnsafeBufferPointer<Float>,

@@ -105,18 +105,24 @@ final class OpenCLLayerChain: PreparedLayerChain, @unchecked Sendable {
                                                 actual: "\(input.shape)")
         }
         var output = try Tensor(zeros: plan.output)
+        try input.withUnsafeBufferPointer { x in
+            try output.withUnsafeMutableBufferPointer { y in try run(x, into: y) }
+        }
+        return output
+    }
+
+    /// Uploads `input`, runs every step on the device and downloads into `output`.
+    func run(_ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>) throws {
+        try checkBuffers(input, output)
         try lock.withLock {
             // A failed enqueue must not leave commands running into the next run.
             defer { clFinish(queue) }
-            try input.withUnsafeBufferPointer { x in
-                try clCheck(clEnqueueWriteBuffer(queue, inputBuffer, cl_bool(CL_TRUE), 0, x.count * MemoryLayout<Float>.size,
-                                                 x.baseAddress, 0, nil, nil), "clEnqueueWriteBuffer")
-                backend.transferCounter.record(.activationUpload)
-            }
+            try clCheck(clEnqueueWriteBuffer(queue, inputBuffer, cl_bool(CL_TRUE), 0, input.count * MemoryLayout<Float>.size,
+                                             input.baseAddress, 0, nil, nil), "clEnqueueWriteBuffer")
+            backend.transferCounter.record(.activationUpload)
             for launch in launches { try launch.main.enqueue(on: queue, waitingFor: [], event: nil) }
-            try output.withUnsafeMutableBufferPointer { y in try backend.download(outputBuffer, on: queue, into: y) }
+            try backend.download(outputBuffer, on: queue, into: output)
         }
         logger.debug("chain: 1 upload, 1 download, \(launches.count) kernels")
-        return output
     }
 }
