@@ -55,6 +55,9 @@ struct ProgramBuilder {
             clReleaseProgram(program)
             throw .buildFailed(file: file.rawValue, options: options, code: built, log: log)
         }
+        // The compiler's warnings, for whoever edits the kernels (CONVKIT_LOG_LEVEL=debug).
+        let log = buildLog(program).trimmingCharacters(in: .whitespacesAndNewlines)
+        if !log.isEmpty { logger.debug("OpenCL build log of \(file.rawValue) \(options):\n\(log)") }
         return program
     }
 
