@@ -30,7 +30,11 @@
 // compute per-lane offsets and gather (padding lanes are masked out, not multiplied by
 // zero, so a non-finite weight never meets padding).
 //
-// Layout: input NCHW, weights KCRS (C = Cg), bias [K], output NKHW; dense float32.
+// Layout: input NCHW, weights KCRS (C = Cg), bias [K], output NKHW; dense float32. The CPU
+// path (USE_LOCAL = 0) reads the weights repacked by `pack_filters_igemm` (below): per
+// block of RM filters [R*S][Cg][RM], so each step of the channel loop reads RM adjacent
+// weights behind one pointer (in place, 16 filter-row pointers were spilled to the stack).
+// Pair mode has its own entry point, `conv2d_igemm_pairs`; both share `igemm_block`.
 // 64-bit (long) flat offsets; signed int coordinates with explicit bounds checks. Work-
 // items of the rounded-up tail still join the loads and barriers, and store nothing.
 //
@@ -46,8 +50,8 @@
 // local = (TN, TM, 1), with P = ceil(OH*OW / RN) when flat = 1, ceil(OH / 2) when flat = 2,
 // else OH * ceil(OW / RN).
 //
-// Arguments, in order:
-//    0 input   __global const float*     1 weights  __global const float*
+// Arguments, in order (both entry points):
+//    0 input   __global const float*     1 weights  __global const float* (packed when USE_LOCAL = 0)
 //    2 bias    __global const float* (any buffer when has_bias == 0)
 //    3 output  __global float*
 //    4 batch  5 in_channels  6 in_height  7 in_width
@@ -115,37 +119,40 @@ inline floatv gather(__global const float *plane, const int base, const bool con
 #endif
 
 
+// The arguments of both entry points, in the header's order.
+#define IGEMM_PARAMS \
+    __global const float *restrict input, __global const float *restrict weights,\
+    __global const float *restrict bias, __global float *restrict output,\
+    const int batch, const int in_channels, const int in_height, const int in_width,\
+    const int out_channels, const int out_height, const int out_width,\
+    const int kernel_h, const int kernel_w, const int stride_h, const int stride_w,\
+    const int dilation_h, const int dilation_w, const int pad_top, const int pad_left,\
+    const int channels_per_group, const int filters_per_group, const int has_bias, const int flat,\
+    const int border, const int act, const float act_p0, const float act_p1
+
 // The channel loop of one tap: acc[m] += LOAD * w[k_m, c, tap] for every channel c, the
 // product dropped on lanes outside `mask` when MASKED. xc walks the planes from x + base.
 #define CHANNEL_LOOP(LOAD, MASKED)                                                        \
     {                                                                                     \
         __global const float *xc = x + base;                                              \
-        __global const float *wt = w + tap;                                               \
+        __global const float *wt = w_pack + (long)tap * Cg * RM;                          \
         for (int c = 0; c < Cg; ++c) {                                                    \
             const floatv v = LOAD;                                                        \
             _Pragma("unroll") for (int m = 0; m < RM; ++m) {                              \
-                const float wm = wt[k_row[m] * filter_stride];                            \
+                const float wm = wt[m];                                                   \
                 acc[m] = (MASKED) ? madd_keep(v, wm, acc[m], mask) : madd(v, wm, acc[m]); \
             }                                                                             \
             xc += plane;                                                                  \
-            wt += taps;                                                                   \
+            wt += RM;                                                                     \
         }                                                                                 \
     }
 
-__kernel __attribute__((reqd_work_group_size(TN, TM, 1)))
-void conv2d_igemm(__global const float *restrict input,
-                  __global const float *restrict weights,
-                  __global const float *restrict bias,
-                  __global float *restrict output,
-                  const int batch, const int in_channels, const int in_height, const int in_width,
-                  const int out_channels, const int out_height, const int out_width,
-                  const int kernel_h, const int kernel_w,
-                  const int stride_h, const int stride_w,
-                  const int dilation_h, const int dilation_w,
-                  const int pad_top, const int pad_left,
-                  const int channels_per_group, const int filters_per_group,
-                  const int has_bias, const int flat,
-                  const int border, const int act, const float act_p0, const float act_p1)
+// The body of both entry points. `pair_kernel` is a constant at each call, so each kernel
+// keeps only its own loop nests: with the row and pair nests in one function PoCL's
+// register allocator copied the 16 accumulators through the stack every iteration (perf
+// annotate: 3x3 64@56 ran at a third of the FMA rate).
+__attribute__((always_inline)) inline void igemm_block(IGEMM_PARAMS, const bool pair_kernel,
+                                                       __local float (*w_tile)[TK], __local float (*x_tile)[TN * RN])
 {
     const int px = (int)get_global_id(0);
     const int kb = (int)get_global_id(1);
@@ -162,7 +169,7 @@ void conv2d_igemm(__global const float *restrict input,
 #if USE_LOCAL || RN < 4
     const bool paired = false;
 #else
-    const bool paired = flat == 2;
+    const bool paired = pair_kernel;
 #endif
     if (flat == 1) {
         p0 = px * RN;
@@ -192,9 +199,6 @@ void conv2d_igemm(__global const float *restrict input,
     __global const float *x = input + ((long)n * in_channels + (long)group * Cg) * plane;
     // Tail filters read the last real filter (or filter 0 of the group) and are never stored.
     __global const float *w = weights + ((long)group * Kg) * filter_stride;
-    int k_row[RM];
-    #pragma unroll
-    for (int m = 0; m < RM; ++m) k_row[m] = clamp(k_local0 + m, 0, Kg - 1);
 
     floatv acc[RM];
     #pragma unroll
@@ -202,8 +206,6 @@ void conv2d_igemm(__global const float *restrict input,
         acc[m] = (floatv)((has_bias && m < k_count) ? bias[group * Kg + k_local0 + m] : 0.0f);
 
 #if USE_LOCAL
-    __local float w_tile[TM * RM][TK];
-    __local float x_tile[TK][TN * RN];
     const int lx = (int)get_local_id(0), ly = (int)get_local_id(1);
     const int lid = ly * TN + lx;
     const int k_group0 = (int)get_group_id(1) * TM * RM;
@@ -271,6 +273,8 @@ void conv2d_igemm(__global const float *restrict input,
         }
     }
 #else
+    const int blocks = (Kg + RM - 1) / RM;
+    __global const float *w_pack = weights + ((long)group * blocks + min(kb, blocks - 1)) * taps * Cg * RM;
     // CPU path: per tap only the row and the first column are computed; the lane offsets
     // are needed (and computed) only where a tap leaves the plane or maps a border.
     int lane_index[RN];
@@ -309,13 +313,10 @@ void conv2d_igemm(__global const float *restrict input,
                 const bool vector_ok = in_plane && (row_inside || border == BORDER_ZEROS);
                 const intv cols = (intv)(first) + lane_col * stride_w;
                 const intv mask = row_ok & (cols >= 0) & (cols < in_width);
-                const bool full = row_inside && hA >= 0 && hB >= 0;
                 if (vector_ok && stride_w == 1) {
-                    if (full) CHANNEL_LOOP(pair_load(xc, second), false)
-                    else CHANNEL_LOOP(pair_load(xc, second), true)
+                    CHANNEL_LOOP(pair_load(xc, second), true)
                 } else if (vector_ok && stride_w == 2) {
-                    if (full) CHANNEL_LOOP(pair_load_s2(xc, second), false)
-                    else CHANNEL_LOOP(pair_load_s2(xc, second), true)
+                    CHANNEL_LOOP(pair_load_s2(xc, second), true)
                 } else {
                     int safe[RN];
                     int valid_lanes[RN];
@@ -352,14 +353,15 @@ void conv2d_igemm(__global const float *restrict input,
                 // lanes outside the row are masked (zero border) or need the gather.
                 const bool in_plane = base >= 0 && base + RN * stride_w <= plane;
                 const bool vector_ok = in_plane && (row_inside || border == BORDER_ZEROS);
+                // Every lane is kept inside the row (and in flat mode, where the plane is
+                // the row): on AVX-512 a masked FMA costs what a plain one does, and one
+                // loop per load kind keeps PoCL's accumulators in registers.
                 const intv cols = (intv)(first) + lane_ids * stride_w;
-                const intv mask = (cols >= 0) & (cols < in_width);
+                const intv mask = flat == 1 ? (intv)(-1) : (cols >= 0) & (cols < in_width);
                 if (vector_ok && stride_w == 1) {
-                    if (row_inside) CHANNEL_LOOP(vloadv(0, xc), false)
-                    else CHANNEL_LOOP(vloadv(0, xc), true)
+                    CHANNEL_LOOP(vloadv(0, xc), true)
                 } else if (vector_ok && stride_w == 2) {
-                    if (row_inside) CHANNEL_LOOP(load_s2(xc), false)
-                    else CHANNEL_LOOP(load_s2(xc), true)
+                    CHANNEL_LOOP(load_s2(xc), true)
                 } else {
                     int safe[RN];
                     int valid_lanes[RN];
@@ -411,5 +413,58 @@ void conv2d_igemm(__global const float *restrict input,
             #pragma unroll
             for (int q = 0; q < lanes; ++q) y[q] = activate(values[q], act, act_p0, act_p1);
         }
+    }
+}
+
+// OpenCL C allows __local variables only at kernel scope.
+#if USE_LOCAL
+#define LOCAL_TILES __local float w_tile[TM * RM][TK]; __local float x_tile[TK][TN * RN];
+#else
+#define LOCAL_TILES __local float (*w_tile)[TK] = 0; __local float (*x_tile)[TN * RN] = 0;
+#endif
+
+__kernel __attribute__((reqd_work_group_size(TN, TM, 1)))
+void conv2d_igemm(IGEMM_PARAMS)
+{
+    LOCAL_TILES
+    igemm_block(input, weights, bias, output, batch, in_channels, in_height, in_width, out_channels,
+                 out_height, out_width, kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w,
+                 pad_top, pad_left, channels_per_group, filters_per_group, has_bias, flat, border, act,
+                 act_p0, act_p1, false, w_tile, x_tile);
+}
+
+// Pair mode (`flat` = 2; only USE_LOCAL = 0 with RN >= 4, else the row kernel again): the
+// host launches this entry point instead.
+__kernel __attribute__((reqd_work_group_size(TN, TM, 1)))
+void conv2d_igemm_pairs(IGEMM_PARAMS)
+{
+    LOCAL_TILES
+    igemm_block(input, weights, bias, output, batch, in_channels, in_height, in_width, out_channels,
+                 out_height, out_width, kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w,
+                 pad_top, pad_left, channels_per_group, filters_per_group, has_bias, flat, border, act,
+                 act_p0, act_p1, true, w_tile, x_tile);
+}
+
+// Packs KCRS filters for the CPU path (USE_LOCAL = 0): per group, ceil(Kg / RM) blocks of
+// [R*S][Cg][RM] (block b, tap t, channel c, lane m = filter b*RM + m; lanes past Kg repeat
+// the last filter, whose sums are never stored), so the RM weights of one (tap, channel)
+// sit side by side and the channel loop walks one pointer forward.
+// global = (roundup(Cg, W), groups * ceil(Kg / RM)), local = (W, 1).
+//   0 weights (KCRS)  1 packed  2 filters_per_group (Kg)  3 channels_per_group (Cg)  4 taps (int)
+__kernel void pack_filters_igemm(__global const float *restrict weights, __global float *restrict packed,
+                                 const int filters_per_group, const int channels_per_group, const int taps)
+{
+    const int Kg = filters_per_group, Cg = channels_per_group;
+    const int c = (int)get_global_id(0);
+    if (c >= Cg) return;
+    const int blocks = (Kg + RM - 1) / RM;
+    const int block = (int)get_global_id(1);
+    const int group = block / blocks, first = (block - group * blocks) * RM;
+    const long filter_stride = (long)Cg * taps;
+    __global const float *w = weights + (long)group * Kg * filter_stride + (long)c * taps;
+    for (int t = 0; t < taps; ++t) {
+        __global float *out = packed + (((long)block * taps + t) * Cg + c) * RM;
+        #pragma unroll
+        for (int m = 0; m < RM; ++m) out[m] = w[(long)min(first + m, Kg - 1) * filter_stride + t];
     }
 }

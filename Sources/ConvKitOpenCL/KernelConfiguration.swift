@@ -121,10 +121,13 @@ public struct KernelConfiguration: Hashable, Sendable, CustomStringConvertible {
                width: (workGroup.width - 1) * geometry.stride.width + geometry.effectiveKernel.width)
     }
 
-    /// Whether the kernel reads its weights through `pack_filters_gemm1x1` (blocks of `RM`
-    /// filters, channel-major). Only gemm1x1: the same repack for igemm (3×3, 7×7) measured
-    /// slower on PoCL, the repack of up to 9.4 MB per call included.
-    var readsPackedFilters: Bool { file == .gemm1x1 }
+    /// Whether the kernel reads its weights through a filter repack (a weight step:
+    /// `pack_filters_gemm1x1`, blocks of `RM` filters channel-major; `pack_filters_igemm`
+    /// for igemm without local tiles, blocks of `RM` filters tap-major then channel), so
+    /// the `RM` weights of one reduction step sit side by side behind one pointer. Chains
+    /// and `convkit bench` repack once at preparation; one-shot calls repack per call
+    /// (3×3 512@7 on PoCL, 9.4 MB of filters: still 3.6 → 2.6 ms a call).
+    var readsPackedFilters: Bool { file == .gemm1x1 || (file == .igemm && !localTiles) }
 
     /// Whether igemm runs `geometry` in flat mode: a 1×1 filter with stride 1 and no
     /// padding, so the input plane is the output pixel axis.
@@ -139,6 +142,11 @@ public struct KernelConfiguration: Hashable, Sendable, CustomStringConvertible {
     func pairsRows(_ geometry: ConvolutionGeometry) -> Bool {
         file == .igemm && !localTiles && pixelBlock >= 4 && !Self.isFlat(geometry)
             && 2 * geometry.output.width <= pixelBlock
+    }
+
+    /// The kernel that runs `geometry`: the file's entry point, or igemm's pair-mode one.
+    func entryPoint(for geometry: ConvolutionGeometry) -> String {
+        pairsRows(geometry) ? KernelFile.igemmPairsEntryPoint : file.entryPoint
     }
 
     /// The igemm/gemm1x1 `flat` argument: 1 flat, 2 pairs of rows, 0 rows.

@@ -37,7 +37,8 @@ public enum KernelFile: String, CaseIterable, Hashable, Sendable, CustomStringCo
     /// Every `__kernel` entry point the file defines.
     var entryPoints: [String] {
         switch self {
-        case .direct, .tiled, .igemm, .depthwise: [entryPoint]
+        case .direct, .tiled, .depthwise: [entryPoint]
+        case .igemm: [entryPoint, Self.igemmPairsEntryPoint, Self.packIGEMMFiltersEntryPoint]
         case .gemm1x1: [entryPoint, Self.packFiltersEntryPoint]
         case .pool: [entryPoint, Self.globalPoolEntryPoint]
         }
@@ -57,6 +58,23 @@ public enum KernelFile: String, CaseIterable, Hashable, Sendable, CustomStringCo
 
     /// The filter repack `conv2d_gemm1x1` reads its weights through.
     static let packFiltersEntryPoint = "pack_filters_gemm1x1"
+
+    /// igemm's pair mode (``KernelConfiguration/pairsRows(_:)``): its own entry point, so
+    /// each kernel holds only its own loop nests.
+    static let igemmPairsEntryPoint = "conv2d_igemm_pairs"
+
+    /// The filter repack `conv2d_igemm` reads its weights through on CPU devices.
+    static let packIGEMMFiltersEntryPoint = "pack_filters_igemm"
+
+    /// A hash of every embedded kernel text (and the shared helpers): what a tuning
+    /// result was measured with, so results of other kernels are not reused
+    /// (``TuningDatabase/key(for:)``).
+    static let embeddedFingerprint: String = {
+        var hash = FNV1a64()
+        hash.combine(embeddedCommonHelpers)
+        for file in allCases { hash.combine(file.embeddedText) }
+        return hash.hex
+    }()
 
     /// The text compiled into the library by `.embedInCode("kernels")`.
     var embeddedText: String {

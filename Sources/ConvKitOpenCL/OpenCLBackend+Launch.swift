@@ -97,7 +97,7 @@ extension OpenCLBackend {
                            objects: inout OpenCLObjects) throws(OpenCLError) -> KernelLaunch {
         var configuration = configuration(for: geometry)
         var (program, _) = try program(for: configuration)
-        var kernel = try objects.kernel(program, configuration.file.entryPoint)
+        var kernel = try objects.kernel(program, configuration.entryPoint(for: geometry))
         // The built kernel may allow fewer work-items per group than the device
         // (CL_KERNEL_WORK_GROUP_SIZE: registers, local memory): then the direct kernel with a
         // work-group that fits, halved until it does.
@@ -109,7 +109,7 @@ extension OpenCLBackend {
             configuration = KernelConfiguration.choose(for: geometry, on: limited, choice: .direct)
             logger.info("OpenCL: \(configuration.file) work-group limited to \(limit) by the built kernel; using \(configuration)")
             (program, _) = try self.program(for: configuration)
-            kernel = try objects.kernel(program, configuration.file.entryPoint)
+            kernel = try objects.kernel(program, configuration.entryPoint(for: geometry))
             limit = try Self.workGroupLimit(kernel, on: context.device)
         }
         var weightSteps: [KernelLaunch.Step] = []
@@ -154,13 +154,16 @@ extension OpenCLBackend {
                                  objects: inout OpenCLObjects) throws(OpenCLError) -> (cl_mem, KernelLaunch.Step) {
         let cg = geometry.inputChannelsPerGroup
         let blocks = geometry.groups * configuration.channelBlocks(for: geometry)
-        let packed = try objects.buffer(context.context, bytes: blocks * configuration.channelBlock * cg * MemoryLayout<Float>.size)
-        let kernel = try objects.kernel(program, KernelFile.packFiltersEntryPoint)
+        let igemm = configuration.file == .igemm
+        let taps = igemm ? geometry.kernel.height * geometry.kernel.width : 1
+        let packed = try objects.buffer(context.context, bytes: blocks * configuration.channelBlock * cg * taps * MemoryLayout<Float>.size)
+        let kernel = try objects.kernel(program, igemm ? KernelFile.packIGEMMFiltersEntryPoint : KernelFile.packFiltersEntryPoint)
         var arguments = KernelArguments(kernel)
         try arguments.append(weights, "weights")
         try arguments.append(packed, "packed")
         try arguments.append(geometry.outputChannelsPerGroup, "filters_per_group")
         try arguments.append(cg, "channels_per_group")
+        if igemm { try arguments.append(taps, "taps") }
         let width = max(1, min(16, deviceInfo.maxWorkGroupSize))
         return (packed, KernelLaunch.Step(kernel: kernel, global: [KernelConfiguration.roundUp(cg, to: width), blocks],
                                           local: [width, 1]))

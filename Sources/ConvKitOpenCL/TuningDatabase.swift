@@ -7,7 +7,7 @@ import Foundation
 /// Format (version 1):
 /// ```json
 /// { "version": 1,
-///   "devices": { "<CL_DEVICE_NAME> | <CL_DRIVER_VERSION>": {
+///   "devices": { "<CL_DEVICE_NAME> | <CL_DRIVER_VERSION> | kernels <hash>": {
 ///       "3x3.s1.large.wide": { "file": "conv2d_igemm.cl", "tn": 4, "tm": 2, "rn": 16, "rm": 8,
 ///                              "local": false, "tk": 8, "unrolled": false,
 ///                              "milliseconds": 1.9, "gflops": 61.2 } } } }
@@ -71,8 +71,13 @@ public struct TuningDatabase: Codable, Hashable, Sendable {
 
     public init() {}
 
-    /// `CL_DEVICE_NAME | CL_DRIVER_VERSION`.
-    public static func key(for device: OpenCLDeviceInfo) -> String { "\(device.name) | \(device.driverVersion)" }
+    /// `CL_DEVICE_NAME | CL_DRIVER_VERSION | kernels <hash>`: the hash of the library's
+    /// embedded kernels, so winners measured with other kernels (another ConvKit
+    /// version) are not applied to these; the heuristic decides until `convkit tune`
+    /// runs again.
+    public static func key(for device: OpenCLDeviceInfo) -> String {
+        "\(device.name) | \(device.driverVersion) | kernels \(KernelFile.embeddedFingerprint)"
+    }
 
     /// The tuned winner of `shapeClass` on `device`.
     public func entry(for shapeClass: ShapeClass, on device: OpenCLDeviceInfo) -> Entry? {

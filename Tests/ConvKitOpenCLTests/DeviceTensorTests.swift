@@ -177,6 +177,8 @@ struct DeviceTensorTests {
                                   descriptor: Conv2DDescriptor(padding: .same), bias: true, generator: &generator,
                                   value: Problem.smallInteger)
         let expected = try problem.run(on: backend)
+        // The convolution, after its filter repack where the kernel reads packed filters.
+        let expectedKernels = backend.configuration(for: problem.geometry).readsPackedFilters ? 2 : 1
         var output = [Float](repeating: .nan, count: problem.geometry.output.elementCount)
         let before = backend.transferStatistics
         let start = DispatchTime.now().uptimeNanoseconds
@@ -193,7 +195,7 @@ struct DeviceTensorTests {
         #expect(backend.transferStatistics - before
                 == OpenCLTransferStatistics(activationUploads: 1, parameterUploads: 2, downloads: 1))
         expectIdentical(output, expected, "profiled call vs execute")
-        #expect(profile.uploadCount == 3 && profile.kernelCount == 1 && profile.downloadCount == 1)
+        #expect(profile.uploadCount == 3 && profile.kernelCount == expectedKernels && profile.downloadCount == 1, "\(profile)")
         #expect(profile.uploadMilliseconds >= 0 && profile.kernelMilliseconds > 0 && profile.downloadMilliseconds >= 0)
         #expect(profile.totalMilliseconds <= wall, "\(profile) within \(wall) ms")
         #expect(profile.totalMilliseconds <= profile.spanMilliseconds + 1e-6)
@@ -208,7 +210,7 @@ struct DeviceTensorTests {
                                  descriptor: .global(.average))
         _ = try y.download()
         let chain = try stream.takeProfile()
-        #expect(chain.uploadCount == 2 && chain.kernelCount == 2 && chain.downloadCount == 1, "\(chain)")
+        #expect(chain.uploadCount == 2 && chain.kernelCount == expectedKernels + 1 && chain.downloadCount == 1, "\(chain)")
         #expect(try stream.takeProfile().commands.isEmpty)
     }
 }

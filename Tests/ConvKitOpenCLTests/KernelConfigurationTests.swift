@@ -163,6 +163,12 @@ struct KernelConfigurationTests {
         var updated = device
         updated.driverVersion = "2"
         #expect(KernelConfiguration.choose(for: geometry, on: updated, choice: .auto, tuning: loaded) == heuristic)
+        // Winners stored under the same device with other kernels (the key without this
+        // build's kernel hash, as another ConvKit version writes it) are not used.
+        var otherKernels = TuningDatabase()
+        otherKernels.devices["\(device.name) | \(device.driverVersion)"] = database.devices[TuningDatabase.key(for: device)]
+        #expect(otherKernels.entry(for: shapeClass, on: device) == nil)
+        #expect(KernelConfiguration.choose(for: geometry, on: device, choice: .auto, tuning: otherKernels) == heuristic)
         // An entry naming a configuration the backend cannot choose is ignored.
         var foreign = database
         var entry = try #require(foreign.entry(for: shapeClass, on: device))

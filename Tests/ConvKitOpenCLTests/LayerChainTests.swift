@@ -85,6 +85,49 @@ struct LayerChainTests {
         }
     }
 
+    @Test("3×3 steps on igemm's packed filters (row and pair kernels, a partial filter block) give the reference's values; buffer runs equal tensor runs",
+          .enabled(if: TestDevice.shouldRun, TestDevice.skipReason))
+    func packedIGEMMChain() throws {
+        guard requireDevice() else { return }
+        let backend = try TestDevice.backend()
+        var generator = SeededGenerator(seed: 303)
+        let first = try Tensor(shape: TensorShape(20, 8, 3, 3)) { _ in Problem.smallInteger(&generator) }
+        let second = try Tensor(shape: TensorShape(12, 20, 3, 3)) { _ in Problem.smallInteger(&generator) }
+        let steps: [LayerStep] = [
+            .conv(Conv2DDescriptor(padding: .same), first, (0..<20).map { _ in Problem.smallInteger(&generator) }, .relu),
+            .conv(Conv2DDescriptor(stride: Size2D(2), padding: .same), second),
+        ]
+        let shape = TensorShape(2, 8, 9, 10)
+        let plan = try LayerChainPlan(steps, input: shape)
+        var pairs = 0
+        for case let .conv(geometry, _, _) in plan.steps {
+            let configuration = backend.configuration(for: geometry)
+            #expect(configuration.file == .igemm && configuration.readsPackedFilters,
+                    "the test is meant for igemm's packed filters: \(configuration)")
+            if configuration.pairsRows(geometry) { pairs += 1 }
+        }
+        #expect(pairs == (backend.deviceInfo.kind == .cpu ? 1 : 0), "the 5-wide second step runs the pair kernel on CPUs")
+        let chain = try backend.prepare(plan)
+        for run in 0..<2 {
+            let input = try Tensor(shape: shape) { _ in Problem.smallInteger(&generator) }
+            let expected = try ReferenceBackend().run(steps, input: input).scalars
+            expectIdentical(try chain.run(input).scalars, expected, "tensor run \(run) vs reference")
+            var output = [Float](repeating: .nan, count: plan.output.elementCount)
+            try input.withUnsafeBufferPointer { x in
+                try output.withUnsafeMutableBufferPointer { y in try chain.run(x, into: y) }
+            }
+            expectIdentical(output, expected, "buffer run \(run) vs reference")
+        }
+        var short = [Float](repeating: 0, count: plan.output.elementCount - 1)
+        let input = [Float](repeating: 1, count: shape.elementCount)
+        #expect(throws: ConvolutionError.bufferSizeMismatch(parameter: "chain output", expected: plan.output.elementCount,
+                                                            actual: short.count)) {
+            try input.withUnsafeBufferPointer { x in
+                try short.withUnsafeMutableBufferPointer { y in try chain.run(x, into: y) }
+            }
+        }
+    }
+
     @Test("a chain rejects a wrong input shape, and many threads may share it",
           .enabled(if: TestDevice.shouldRun, TestDevice.skipReason))
     func sharedChain() throws {
