@@ -31,7 +31,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "OpenCL only: also report device upload, kernel and download times (median over profiled runs).")
     var profile = false
 
-    @Flag(help: "CPU: time one-shot calls (weights handed over per call) instead of a layer prepared once.")
+    @Flag(help: "Time one-shot calls (weights handed over, and on OpenCL uploaded, per call) instead of a layer prepared once.")
     var oneShot = false
 
     struct Result: Codable {
@@ -51,7 +51,6 @@ struct BenchCommand: ParsableCommand {
 
     func validate() throws {
         if algorithm != .auto, device != .cpu { throw ValidationError("--algorithm applies to --device cpu only") }
-        if oneShot, device != .cpu { throw ValidationError("--one-shot applies to --device cpu only (OpenCL calls are one-shot)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
         guard budget > 0, budget.isFinite else { throw ValidationError("--budget must be a positive number of seconds") }
         try validateProfile()
@@ -106,15 +105,22 @@ struct BenchCommand: ParsableCommand {
         try input.withUnsafeBufferPointer { x in
             try weights.withUnsafeBufferPointer { w in
                 try output.withUnsafeMutableBufferPointer { y in
-                    // A CPU layer is prepared once (its weights packed, as a network's are)
-                    // unless --one-shot; the preparation is not timed.
+                    // A layer is prepared once, as a network's are, unless --one-shot: on the
+                    // CPU its weights packed, on a device a one-step chain with its weights
+                    // uploaded (and repacked) there, each call uploading the input and
+                    // downloading the output. The preparation is not timed.
                     let prepared = try (backend as? CPUBackend).flatMap { cpu in
                         oneShot ? nil : try cpu.prepare(geometry, weights: w, bias: nil)
                     }
+                    let chain = try prepared != nil || oneShot ? nil : backend.prepare(
+                        LayerChainPlan([.conv(problem.descriptor, Tensor(shape: geometry.filter, scalars: weights))],
+                                       input: geometry.input))
                     func call() throws -> Double {
                         let start = DispatchTime.now().uptimeNanoseconds
                         if let prepared {
                             try prepared.execute(input: x, output: y)
+                        } else if let chain {
+                            try chain.run(x, into: y)
                         } else {
                             try backend.convolve(geometry, input: x, weights: w, bias: nil, output: y)
                         }
