@@ -78,8 +78,13 @@ extension KernelConfiguration {
     /// no tuning entry exists (the first candidate that fits, in this order of preference).
     ///
     /// Layers with one input channel per group (depthwise) take `conv2d_depthwise.cl`
-    /// (unrolled for 3×3), 1×1 layers on CPUs `conv2d_gemm1x1.cl` (8 × 16, 8 × 8 for fewer
-    /// than 16 pixels per row or flat plane); then igemm.
+    /// (unrolled for 3×3), 1×1 layers on CPUs `conv2d_gemm1x1.cl` — 16 filters × 16 pixels
+    /// (8 × 16 below 16 filters per group; 8 × 8 for fewer than 12 pixels per row or flat
+    /// plane) — except strided or padded ones with rows of at most 8 pixels, which take
+    /// igemm's pair mode (two rows per float16; 1×1 s2 1024→2048 to 7×7: 3.2 → 2.1 ms on
+    /// PoCL against gemm1x1's 8 × 8); then igemm. On PoCL the 16 × 16 block ran the
+    /// ResNet-50 1×1 layers 1.0–1.9× faster than 8 × 16 (1.2–1.6× on 28×28 and smaller
+    /// maps, alternating runs).
     /// igemm on CPUs: fewer than 4 filters per group 1 filter × 16 pixels, fewer than 16
     /// 8 × 16; otherwise 16 filters × 16 pixels (16 accumulators, one input vector load
     /// per 16 FMAs: 10–15% faster than 8 × 16 on PoCL) for 1×1 stride-1 layers (flat mode,
@@ -94,7 +99,13 @@ extension KernelConfiguration {
         } else if geometry.kernel == Size2D(1) {
             let gemm = gemm1x1Candidates(for: device)
             let pixels = isFlat(geometry) ? geometry.output.height * geometry.output.width : geometry.output.width
-            special = gemm.isEmpty ? [] : (pixels < 16 ? [gemm[2], gemm[0], gemm[1]] : [gemm[0], gemm[1], gemm[2]])
+            if gemm.isEmpty || (!isFlat(geometry) && geometry.output.width <= 8) {
+                special = []
+            } else if pixels < 12 {
+                special = [gemm[2], gemm[0], gemm[1]]
+            } else {
+                special = geometry.outputChannelsPerGroup < 16 ? [gemm[0], gemm[1], gemm[2]] : [gemm[1], gemm[0], gemm[2]]
+            }
         }
         return special + igemmHeuristic(for: geometry, on: device)
     }

@@ -82,12 +82,14 @@ struct KernelConfigurationTests {
         cpu.kind = .cpu
         let pointwise = try Self.geometry(TensorShape(1, 64, 56, 56), filters: 256, kernel: Size2D(1))
         let cpuChoice = KernelConfiguration.choose(for: pointwise, on: cpu, choice: .auto)
-        #expect(cpuChoice.buildOptions == "-cl-std=CL1.2 -DTN=4 -DTM=2 -DRN=16 -DRM=8" && cpuChoice.file == .gemm1x1)
+        #expect(cpuChoice.buildOptions == "-cl-std=CL1.2 -DTN=4 -DTM=2 -DRN=16 -DRM=16" && cpuChoice.file == .gemm1x1)
+        let fewFilters = try Self.geometry(TensorShape(1, 64, 56, 56), filters: 12, kernel: Size2D(1))
+        #expect(KernelConfiguration.choose(for: fewFilters, on: cpu, choice: .auto).channelBlock == 8)
         #expect(KernelConfiguration.choose(for: pointwise, on: cpu, choice: .igemm).buildOptions
                 == "-cl-std=CL1.2 -DTN=4 -DTM=2 -DRN=16 -DRM=16 -DUSE_LOCAL=0 -DTK=8")
         #expect(KernelConfiguration.isFlat(pointwise))
-        // 3136 pixels / 16 = 196 → 196 (TN 4); 256 / 8 = 32 filter blocks (TM 2); N · groups = 1.
-        #expect(cpuChoice.launch(for: pointwise).global == [196, 32, 1] && cpuChoice.launch(for: pointwise).local == [4, 2, 1])
+        // 3136 pixels / 16 = 196 → 196 (TN 4); 256 / 16 = 16 filter blocks (TM 2); N · groups = 1.
+        #expect(cpuChoice.launch(for: pointwise).global == [196, 16, 1] && cpuChoice.launch(for: pointwise).local == [4, 2, 1])
         let gpuChoice = KernelConfiguration.choose(for: pointwise, on: gpu, choice: .auto)
         #expect(gpuChoice.localTiles && gpuChoice.workGroup == Size2D(16) && gpuChoice.channelBlock == 8)
         #expect(gpuChoice.localMemoryBytes == (128 * 8 + 8 * 128) * 4)
@@ -118,6 +120,11 @@ struct KernelConfigurationTests {
         #expect(KernelConfiguration.choose(for: depthwise, on: gpu, choice: .auto).file == .depthwise)
         let strided = try Self.geometry(TensorShape(1, 64, 28, 28), filters: 128, kernel: Size2D(1), Conv2DDescriptor(stride: Size2D(2)))
         #expect(KernelConfiguration.choose(for: strided, on: cpu, choice: .auto).file == .gemm1x1)
+        // A strided 1×1 layer with 7-wide rows: igemm's pair mode.
+        let stridedNarrow = try Self.geometry(TensorShape(1, 64, 14, 14), filters: 32, kernel: Size2D(1),
+                                              Conv2DDescriptor(stride: Size2D(2)))
+        let pairChoice = KernelConfiguration.choose(for: stridedNarrow, on: cpu, choice: .auto)
+        #expect(pairChoice.file == .igemm && pairChoice.pairsRows(stridedNarrow), "\(pairChoice)")
         #expect(KernelConfiguration.choose(for: strided, on: gpu, choice: .auto).file == .igemm)
         // A device with 64-work-item groups and 4 KiB of local memory: no 16×16 tile, no
         // 128×128 local tile; what remains fits, and nothing is chosen that does not.
