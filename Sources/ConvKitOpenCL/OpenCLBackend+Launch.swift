@@ -58,17 +58,24 @@ extension OpenCLBackend {
         let launch = try convolutionLaunch(geometry, input: inputBuffer, weights: weightBuffer, bias: biasBuffer,
                                            output: outputBuffer, objects: &objects)
         try launch.enqueue(on: queue)
+        // The release in `objects` waits for the unmap (clFinish) before freeing anything.
+        try mapResult(outputBuffer, on: queue, into: output)
+    }
+
+    /// Makes the result in `buffer`, which wraps `output` (`CL_MEM_USE_HOST_PTR`), visible
+    /// there: a blocking map and an unmap (whose completion the caller awaits), counted as
+    /// one download.
+    func mapResult(_ buffer: cl_mem, on queue: cl_command_queue, into output: UnsafeMutableBufferPointer<Float>) throws(OpenCLError) {
         var status: cl_int = 0
         let bytes = output.count * MemoryLayout<Float>.size
-        let mapped = clEnqueueMapBuffer(queue, outputBuffer, cl_bool(CL_TRUE), cl_map_flags(CL_MAP_READ), 0, max(1, bytes),
+        let mapped = clEnqueueMapBuffer(queue, buffer, cl_bool(CL_TRUE), cl_map_flags(CL_MAP_READ), 0, max(1, bytes),
                                         0, nil, nil, &status)
         try clCheck(status, "clEnqueueMapBuffer")
         // A driver may map a copy rather than the host memory itself; then copy it back.
         if let mapped, mapped != UnsafeMutableRawPointer(output.baseAddress), let base = output.baseAddress {
             UnsafeMutableRawPointer(base).copyMemory(from: mapped, byteCount: bytes)
         }
-        // The release in `objects` waits for the unmap (clFinish) before freeing anything.
-        try clCheck(clEnqueueUnmapMemObject(queue, outputBuffer, mapped, 0, nil, nil), "clEnqueueUnmapMemObject")
+        try clCheck(clEnqueueUnmapMemObject(queue, buffer, mapped, 0, nil, nil), "clEnqueueUnmapMemObject")
         transferCounter.record(.download)
     }
 
@@ -142,7 +149,7 @@ extension OpenCLBackend {
         try arguments.append(p0, "act_p0")
         try arguments.append(p1, "act_p1")
         let (global, local) = configuration.launch(for: geometry)
-        var launch = KernelLaunch(kernel: kernel, global: global, local: local)
+        var launch = KernelLaunch(kernel: kernel, global: global, local: local, inputArgument: 0, outputArgument: 3)
         launch.weightSteps = weightSteps
         return launch
     }

@@ -84,6 +84,6 @@ extension OpenCLBackend {
             try arguments.append(mode, "mode")
             try arguments.append(geometry.countIncludePad ? 1 : 0, "count_include_pad")
         }
-        return KernelLaunch(kernel: kernel, global: global, local: local)
+        return KernelLaunch(kernel: kernel, global: global, local: local, inputArgument: 0, outputArgument: 1)
     }
 }

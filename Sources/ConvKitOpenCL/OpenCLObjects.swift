@@ -90,9 +90,21 @@ struct KernelLaunch {
     /// Steps that only read the weights and write a scratch buffer the main kernel reads.
     var weightSteps: [Step] = []
     let main: Step
+    /// The main kernel's argument indices of its input and output buffers (a chain rebinds
+    /// them to the caller's memory on host-unified devices).
+    let inputArgument: cl_uint
+    let outputArgument: cl_uint
 
-    init(kernel: cl_kernel, global: [Int], local: [Int]) {
+    init(kernel: cl_kernel, global: [Int], local: [Int], inputArgument: cl_uint, outputArgument: cl_uint) {
         main = Step(kernel: kernel, global: global, local: local)
+        self.inputArgument = inputArgument
+        self.outputArgument = outputArgument
+    }
+
+    /// Points the main kernel's input or output argument at `buffer`.
+    func bind(_ buffer: cl_mem, argument: cl_uint) throws(OpenCLError) {
+        var value: cl_mem? = buffer
+        try clCheck(clSetKernelArg(main.kernel, argument, MemoryLayout<cl_mem?>.size, &value), "clSetKernelArg")
     }
 
     var steps: [Step] { weightSteps + [main] }

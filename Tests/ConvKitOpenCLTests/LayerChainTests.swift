@@ -107,16 +107,25 @@ struct LayerChainTests {
             if configuration.pairsRows(geometry) { pairs += 1 }
         }
         #expect(pairs == (backend.deviceInfo.kind == .cpu ? 1 : 0), "the 5-wide second step runs the pair kernel on CPUs")
-        let chain = try backend.prepare(plan)
-        for run in 0..<2 {
-            let input = try Tensor(shape: shape) { _ in Problem.smallInteger(&generator) }
-            let expected = try ReferenceBackend().run(steps, input: input).scalars
-            expectIdentical(try chain.run(input).scalars, expected, "tensor run \(run) vs reference")
-            var output = [Float](repeating: .nan, count: plan.output.elementCount)
-            try input.withUnsafeBufferPointer { x in
-                try output.withUnsafeMutableBufferPointer { y in try chain.run(x, into: y) }
+        // Both host paths: the caller's buffers bound in place (host-unified devices) and
+        // copies into and out of the chain's own buffers (discrete GPUs).
+        var chain = try backend.prepare(plan)
+        for copies in [backend.copiesHostArrays, !backend.copiesHostArrays] {
+            var variant = backend
+            variant.copiesHostArrays = copies
+            chain = try variant.prepare(plan)
+            for run in 0..<2 {
+                let input = try Tensor(shape: shape) { _ in Problem.smallInteger(&generator) }
+                let expected = try ReferenceBackend().run(steps, input: input).scalars
+                let before = variant.transferStatistics
+                expectIdentical(try chain.run(input).scalars, expected, "tensor run \(run) vs reference, copies \(copies)")
+                #expect(variant.transferStatistics - before == OpenCLTransferStatistics(activationUploads: 1, downloads: 1))
+                var output = [Float](repeating: .nan, count: plan.output.elementCount)
+                try input.withUnsafeBufferPointer { x in
+                    try output.withUnsafeMutableBufferPointer { y in try chain.run(x, into: y) }
+                }
+                expectIdentical(output, expected, "buffer run \(run) vs reference, copies \(copies)")
             }
-            expectIdentical(output, expected, "buffer run \(run) vs reference")
         }
         var short = [Float](repeating: 0, count: plan.output.elementCount - 1)
         let input = [Float](repeating: 1, count: shape.elementCount)
