@@ -7,14 +7,19 @@ extension CPUBackend {
     /// Two phases in one parallel region: the weight transform `U = G g Gᵀ` (once per call, split over
     /// filters, into `16·K·Cg` floats of the calling thread's reusable shared buffer, read
     /// by every task: weights may change between calls, so nothing is cached), then the output tiles, split into
-    /// ranges of whole tile blocks; each task runs `ck_winograd_block`, whose bounded
+    /// ranges of whole tile blocks and, where those are few, filter ranges of whole register
+    /// tiles; each task runs `ck_winograd_block`, whose bounded
     /// workspace (`16·TB·(Cg + Kg)` floats) is per thread.
-    func runWinograd(_ geometry: ConvolutionGeometry, _ buffers: KernelBuffers, _ loop: ParallelLoop) {
+    func runWinograd(_ geometry: ConvolutionGeometry, _ buffers: KernelBuffers, _ loop: ParallelLoop,
+                     transformed prepared: WinogradWeights? = nil) {
         let cg = geometry.inputChannelsPerGroup, kg = geometry.outputChannelsPerGroup
         let channels = geometry.output.channels
-        // The calling thread's shared buffer: it blocks in this call until every task is
-        // done, and tasks (even those it runs itself) use the other per-thread workspace.
-        guard let transformed = ck_thread_shared_buffer(16 * channels * cg) else { fatalError("out of memory") }
+        // A prepared layer's transformed weights, or the calling thread's shared buffer: it
+        // blocks in this call until every task is done, and tasks (even those it runs
+        // itself) use the other per-thread workspace.
+        guard let transformed = prepared?.storage ?? ck_thread_shared_buffer(16 * channels * cg) else {
+            fatalError("out of memory")
+        }
         let u = SendablePointer(transformed)
         // Phase 1: transform the weights, a range of filters per task; phase 2: output
         // tiles. One parallel region runs both.
@@ -32,7 +37,15 @@ extension CPUBackend {
         let inputPlane = geometry.input.height * geometry.input.width
         let outputPlane = geometry.output.height * geometry.output.width
         let rangeCount = GEMMPlan.ceil(blocks, blocksPerRange)
-        loop.run(phases: [geometry.groups * perGroupChunks, outer * rangeCount]) { phase, task in
+        // Maps of one or a few tile blocks (14×14 is 49 tiles, one block) also split the
+        // filters, in whole register tiles: with tile ranges alone one thread did all the
+        // work and the other waited (47% of the samples in ck_work_wait, 256@14).
+        let filterTile = Int(mr)
+        let panels = GEMMPlan.ceil(kg, filterTile)
+        let filterChunks = loop.threads <= 1 ? 1 : min(panels, GEMMPlan.ceil(loop.threads * 2, outer * rangeCount))
+        let spatialTasks = outer * rangeCount
+        let weightTasks = prepared == nil ? geometry.groups * perGroupChunks : 0
+        loop.run(phases: [weightTasks, spatialTasks * filterChunks]) { phase, task in
             if phase == 0 {
                 let group = task / perGroupChunks, part = task % perGroupChunks
                 let k0 = kg * part / perGroupChunks, k1 = kg * (part + 1) / perGroupChunks
@@ -43,12 +56,16 @@ extension CPUBackend {
             }
             var plane = plane
             var epilogue = activation
-            let image = task / rangeCount, range = task % rangeCount
+            let chunk = task % filterChunks, spatial = task / filterChunks
+            let k0 = filterTile * (panels * chunk / filterChunks)
+            let k1 = min(kg, filterTile * (panels * (chunk + 1) / filterChunks))
+            guard k1 > k0 else { return }
+            let image = spatial / rangeCount, range = spatial % rangeCount
             let n = image / geometry.groups, group = image % geometry.groups
             let t0 = range * blocksPerRange * block, t1 = min(tiles, (range + 1) * blocksPerRange * block)
             let input = buffers.input + (n * geometry.input.channels + group * cg) * inputPlane
             let output = buffers.output + (n * channels + group * kg) * outputPlane
-            ck_winograd_block(&plane, input, Int32(cg), u.pointer + group * 16 * kg * cg, Int32(kg),
+            ck_winograd_block(&plane, input, Int32(cg), u.pointer + group * 16 * kg * cg, Int32(kg), Int32(k0), Int32(k1),
                               buffers.bias.map { $0 + group * kg }, output, t0, t1, &epilogue)
         }
     }

@@ -189,12 +189,14 @@ public struct CPUBackend: ConvolutionBackend {
     public func execute(_ geometry: ConvolutionGeometry, input: UnsafeBufferPointer<Float>,
                         weights: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>?,
                         output: UnsafeMutableBufferPointer<Float>) throws {
-        run(geometry, input: input, weights: weights, bias: bias, output: output, packed: nil)
+        run(geometry, input: input, weights: weights, bias: bias, output: output, packed: nil, transformed: nil)
     }
 
-    /// ``execute(_:input:weights:bias:output:)`` with optional prepacked GEMM weights.
+    /// ``execute(_:input:weights:bias:output:)`` with optional prepacked GEMM weights or
+    /// pretransformed Winograd weights.
     func run(_ geometry: ConvolutionGeometry, input: UnsafeBufferPointer<Float>, weights: UnsafeBufferPointer<Float>,
-             bias: UnsafeBufferPointer<Float>?, output: UnsafeMutableBufferPointer<Float>, packed: PackedGEMMWeights?) {
+             bias: UnsafeBufferPointer<Float>?, output: UnsafeMutableBufferPointer<Float>, packed: PackedGEMMWeights?,
+             transformed: WinogradWeights?) {
         guard let x = input.baseAddress, let w = weights.baseAddress, let y = output.baseAddress else { return }
         let buffers = KernelBuffers(input: x, weights: w, bias: geometry.hasBias ? bias?.baseAddress : nil, output: y)
         let loop = ParallelLoop(threads: geometry.flops < Self.inlineFLOPThreshold ? 1 : threads)
@@ -204,7 +206,7 @@ public struct CPUBackend: ConvolutionBackend {
         case .gemm:
             runGEMM(geometry, buffers, loop, packed: packed)
         case .winograd:
-            runWinograd(geometry, buffers, loop)
+            runWinograd(geometry, buffers, loop, transformed: transformed)
         }
     }
 }

@@ -5,7 +5,8 @@ import ConvKitCore
 ///
 /// Preparing copies the weights and bias and, where the planned algorithm is `gemm` and
 /// this CPU's tile can use them, packs the weights for the tile (``PackedGEMMWeights``),
-/// the reorder onnxruntime's session and oneDNN's primitives do once. Each run computes
+/// the reorder onnxruntime's session and oneDNN's primitives do once; where it is
+/// `winograd`, transforms them once (``WinogradWeights``). Each run computes
 /// exactly what ``CPUBackend/execute(_:input:weights:bias:output:)`` computes (the same
 /// sums in the same order: packing moves weights, not arithmetic).
 ///
@@ -18,6 +19,7 @@ public final class CPUPreparedConvolution: @unchecked Sendable {
     private let weights: [Float]
     private let bias: [Float]?
     private let packed: PackedGEMMWeights?
+    private let transformed: WinogradWeights?
 
     /// Prepares `geometry` with `weights` (`K·Cg·R·S` floats) and `bias` (`K` floats,
     /// present exactly when `geometry.hasBias`).
@@ -34,7 +36,9 @@ public final class CPUPreparedConvolution: @unchecked Sendable {
         self.geometry = geometry
         self.weights = Array(weights)
         self.bias = bias.map(Array.init)
-        packed = backend.plannedAlgorithm(for: geometry) == .gemm ? PackedGEMMWeights(geometry, weights: weights) : nil
+        let algorithm = backend.plannedAlgorithm(for: geometry)
+        packed = algorithm == .gemm ? PackedGEMMWeights(geometry, weights: weights) : nil
+        transformed = algorithm == .winograd ? WinogradWeights(geometry, weights: weights) : nil
     }
 
     /// The algorithm each run uses (``CPUBackend/plannedAlgorithm(for:)``).
@@ -43,6 +47,9 @@ public final class CPUPreparedConvolution: @unchecked Sendable {
     /// Whether the weights were packed for the GEMM tile (false where the algorithm is not
     /// `gemm` or the tile reads weights in place on this CPU).
     public var hasPackedWeights: Bool { packed != nil }
+
+    /// Whether the weights were transformed for Winograd once (the algorithm is `winograd`).
+    public var hasTransformedWeights: Bool { transformed != nil }
 
     /// Convolves `input` (`geometry.input.elementCount` floats) into `output`
     /// (`geometry.output.elementCount` floats, overwritten).
@@ -53,7 +60,8 @@ public final class CPUPreparedConvolution: @unchecked Sendable {
         try CPUBackend.check("output", output.count, geometry.output.elementCount)
         weights.withUnsafeBufferPointer { w in
             bias.withUnsafeBufferPointerOrNil { b in
-                backend.run(geometry, input: input, weights: w, bias: b, output: output, packed: packed)
+                backend.run(geometry, input: input, weights: w, bias: b, output: output, packed: packed,
+                            transformed: transformed)
             }
         }
     }

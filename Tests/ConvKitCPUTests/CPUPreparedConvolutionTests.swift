@@ -60,6 +60,43 @@ import _ConvKitTestSupport
         }
     }
 
+    @Test("prepared Winograd layers (weights transformed once) equal the one-shot call bit for bit and stay within τ")
+    func preparedWinograd() throws {
+        let shapes: [(TensorShape, Int, Conv2DDescriptor)] = [
+            (TensorShape(1, 40, 7, 7), 37, Conv2DDescriptor(padding: .same)),
+            (TensorShape(1, 48, 14, 14), 40, Conv2DDescriptor(padding: .same, groups: 2, activation: .relu)),
+            (TensorShape(2, 32, 21, 19), 24, Conv2DDescriptor(padding: .same)),
+            (TensorShape(1, 64, 28, 28), 64, Conv2DDescriptor(padding: .symmetric(height: 1, width: 0))),
+        ]
+        for (index, (shape, outputs, descriptor)) in shapes.enumerated() {
+            let testCase = try ConvolutionCase(input: shape, outputChannels: outputs, kernel: Size2D(3),
+                                               descriptor: descriptor, bias: index % 2 == 0, integers: false,
+                                               seed: UInt64(900 + index))
+            let reference = testCase.reference()
+            for threads in [1, 2] {
+                let backend = CPUBackend(threads: threads, algorithm: .winograd)
+                let prepared = try testCase.weights.withUnsafeBufferPointer { w in
+                    try testCase.bias.withUnsafeBufferPointerOrNil { b in
+                        try backend.prepare(testCase.geometry, weights: w, bias: b)
+                    }
+                }
+                #expect(prepared.algorithm == .winograd && prepared.hasTransformedWeights && !prepared.hasPackedWeights)
+                let input = try Tensor(shape: shape, scalars: testCase.input)
+                for run in 0..<2 {
+                    let output = try prepared(input).scalars
+                    let oneShot = try testCase.run(backend)
+                    let same = output.indices.allSatisfy { output[$0].bitPattern == oneShot[$0].bitPattern }
+                    #expect(same, "prepared and one-shot Winograd differ: \(testCase), threads \(threads), run \(run)")
+                    let agreement = output.withUnsafeBufferPointer {
+                        Agreement(output: $0, values: reference.values, magnitudes: reference.magnitudes)
+                    }
+                    #expect(agreement.holds(tau: CPUBackend.winogradTau(for: testCase.geometry)),
+                            "\(testCase), threads \(threads): worst ratio \(agreement.worstRatio)")
+                }
+            }
+        }
+    }
+
     @Test("one prepared layer runs on several threads at once, each run exact")
     func concurrentRuns() async throws {
         let (shape, outputs, kernel, descriptor) = Self.shapes[1]

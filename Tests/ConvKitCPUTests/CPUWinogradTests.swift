@@ -29,6 +29,10 @@ import Testing
             (TensorShape(1, 70, 30, 31), 67, Conv2DDescriptor(padding: .symmetric(height: 1, width: 1))),
             (TensorShape(2, 32, 21, 19), 40, Conv2DDescriptor(padding: .same)),
             (TensorShape(1, 64, 28, 28), 64, Conv2DDescriptor(padding: .same)),
+            // One block of 16 or 49 tiles (7×7, 14×14): filter ranges split the work, and
+            // the last panel's unused lanes are cleared.
+            (TensorShape(1, 40, 7, 7), 37, Conv2DDescriptor(padding: .same)),
+            (TensorShape(1, 48, 14, 14), 40, Conv2DDescriptor(padding: .same, groups: 2)),
             (TensorShape(1, 24, 17, 13), 30, Conv2DDescriptor(padding: .explicit(top: 0, bottom: 2, left: 1, right: 0),
                                                               groups: 3)),
         ].enumerated() {

@@ -121,10 +121,12 @@ float *ck_thread_shared_buffer(size_t floats);
 /// Floats of per-thread workspace `ck_winograd_block` uses: about 16·TB·(cg + kg), TB = 2·NR tiles.
 size_t ck_winograd_workspace(int cg, int kg);
 
-/// Winograd F(2×2, 3×3) for output tiles `[t0, t1)` (row-major over ⌈OH/2⌉×⌈OW/2⌉) of one
-/// image and group: 3×3, stride 1, dilation 1, zero border only. `input` is the group's
-/// first channel, `u` its transformed weights, `output` its first output plane.
-void ck_winograd_block(const ck_conv_plane *plane, const float *input, int cg, const float *u, int kg,
+/// Winograd F(2×2, 3×3) for output tiles `[t0, t1)` (row-major over ⌈OH/2⌉×⌈OW/2⌉) and
+/// filters `[k0, k1)` of one image and group: 3×3, stride 1, dilation 1, zero border only.
+/// `input` is the group's first channel, `u` its transformed weights (all `kg` filters),
+/// `output` its first output plane. `k0` a multiple of MR (`ck_gemm_shape`) so filter
+/// ranges split the register tiles, not cut them.
+void ck_winograd_block(const ck_conv_plane *plane, const float *input, int cg, const float *u, int kg, int k0, int k1,
                        const float *bias, float *output, ptrdiff_t t0, ptrdiff_t t1, const ck_epilogue *epilogue);
 
 /// Depthwise direct convolution (one input channel per group, `multiplier` outputs per
