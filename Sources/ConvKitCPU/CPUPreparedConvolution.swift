@@ -54,10 +54,13 @@ public final class CPUPreparedConvolution: @unchecked Sendable {
     /// Convolves `input` (`geometry.input.elementCount` floats) into `output`
     /// (`geometry.output.elementCount` floats, overwritten).
     ///
-    /// - Throws: ``ConvolutionError/bufferSizeMismatch(parameter:expected:actual:)``.
+    /// - Throws: ``ConvolutionError/bufferSizeMismatch(parameter:expected:actual:)``;
+    ///   ``ConvolutionError/invalidValue(parameter:expected:actual:)`` when `output`
+    ///   overlaps `input`.
     public func execute(input: UnsafeBufferPointer<Float>, output: UnsafeMutableBufferPointer<Float>) throws {
         try CPUBackend.check("input", input.count, geometry.input.elementCount)
         try CPUBackend.check("output", output.count, geometry.output.elementCount)
+        try ConvolutionError.requireApart(output, from: [("input", input)])
         weights.withUnsafeBufferPointer { w in
             bias.withUnsafeBufferPointerOrNil { b in
                 backend.run(geometry, input: input, weights: w, bias: b, output: output, packed: packed,

@@ -81,7 +81,8 @@ extension ConvolutionBackend {
     ///   - bias: The bias, required exactly when `geometry.hasBias`.
     ///   - output: Receives the result; its previous contents are ignored.
     /// - Throws: ``ConvolutionError/bufferSizeMismatch(parameter:expected:actual:)`` for a
-    ///   wrongly sized buffer; otherwise whatever the backend throws.
+    ///   wrongly sized buffer, ``ConvolutionError/invalidValue(parameter:expected:actual:)``
+    ///   for an output overlapping another buffer; otherwise whatever the backend throws.
     public func convolve(_ geometry: ConvolutionGeometry, input: UnsafeBufferPointer<Float>,
                          weights: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>?,
                          output: UnsafeMutableBufferPointer<Float>) throws {
@@ -89,6 +90,7 @@ extension ConvolutionBackend {
         try Self.check("weights", weights.count, geometry.filter.elementCount)
         try Self.check("bias", bias?.count ?? 0, geometry.hasBias ? geometry.filter.batch : 0)
         try Self.check("output", output.count, geometry.output.elementCount)
+        try ConvolutionError.requireApart(output, from: [("input", input), ("weights", weights), ("bias", bias)])
         try requireSupport(for: geometry)
         try execute(geometry, input: input, weights: weights, bias: bias, output: output)
     }

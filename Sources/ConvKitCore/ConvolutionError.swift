@@ -83,3 +83,24 @@ public enum ConvolutionError: Error, Hashable, Sendable, CustomStringConvertible
     /// `invalid <parameter>: expected <rule>, but got <value>`.
     public var description: String { "invalid \(parameter): expected \(expected), but got \(actual)" }
 }
+
+extension ConvolutionError {
+    /// Throws ``invalidValue(parameter:expected:actual:)`` when `output` shares memory with
+    /// any of `inputs` (named as in the message): no kernel runs in place, and one that
+    /// writes an output it is still reading corrupts both.
+    package static func requireApart(_ output: UnsafeMutableBufferPointer<Float>,
+                                     from inputs: [(name: String, buffer: UnsafeBufferPointer<Float>?)]) throws {
+        guard let base = output.baseAddress, !output.isEmpty else { return }
+        let start = UInt(bitPattern: base), end = start + UInt(output.count * MemoryLayout<Float>.stride)
+        for (name, buffer) in inputs {
+            guard let buffer, let other = buffer.baseAddress, !buffer.isEmpty else { continue }
+            let otherStart = UInt(bitPattern: other)
+            let otherEnd = otherStart + UInt(buffer.count * MemoryLayout<Float>.stride)
+            if otherStart < end && start < otherEnd {
+                throw ConvolutionError.invalidValue(parameter: "output buffer",
+                                                    expected: "memory apart from the \(name) (nothing runs in place)",
+                                                    actual: "a buffer overlapping the \(name)")
+            }
+        }
+    }
+}

@@ -105,12 +105,13 @@ public protocol PreparedLayerChain: Sendable {
     /// allocate no tensors.
     ///
     /// - Throws: ``ConvolutionError/bufferSizeMismatch(parameter:expected:actual:)`` for a
-    ///   buffer of the wrong size; the backend's error when it fails.
+    ///   buffer of the wrong size, ``ConvolutionError/invalidValue(parameter:expected:actual:)``
+    ///   for an output overlapping the input; the backend's error when it fails.
     func run(_ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>) throws
 }
 
 extension PreparedLayerChain {
-    /// Checks both buffers against the plan's shapes.
+    /// Checks both buffers against the plan's shapes, and that they do not overlap.
     package func checkBuffers(_ input: UnsafeBufferPointer<Float>, _ output: UnsafeMutableBufferPointer<Float>) throws {
         guard input.count == plan.input.elementCount else {
             throw ConvolutionError.bufferSizeMismatch(parameter: "chain input", expected: plan.input.elementCount,
@@ -120,6 +121,7 @@ extension PreparedLayerChain {
             throw ConvolutionError.bufferSizeMismatch(parameter: "chain output", expected: plan.output.elementCount,
                                                       actual: output.count)
         }
+        try ConvolutionError.requireApart(output, from: [("input", input)])
     }
 }
 

@@ -138,4 +138,46 @@ import _ConvKitTestSupport
             }
         }
     }
+
+    @Test("an output buffer overlapping the input or bias is rejected before any work, which writes nothing")
+    func overlappingBuffers() throws {
+        // 1×1 from 4 to 4 channels keeps input and output the same size, so one array holds
+        // both, a few floats apart, with the bias right behind them.
+        let geometry = try Conv2DDescriptor().resolve(input: TensorShape(1, 4, 6, 6), weights: TensorShape(4, 4, 1, 1),
+                                                      biasCount: 4)
+        let count = geometry.input.elementCount
+        var memory = (0..<(count + 9)).map { Float($0) }
+        let before = memory
+        let weights = [Float](repeating: 1, count: geometry.filter.elementCount), bias = [Float](repeating: 0, count: 4)
+        let apart = [Float](repeating: 2, count: count)
+        func expectOverlap(_ name: String, _ body: () throws -> Void) {
+            #expect(throws: ConvolutionError.invalidValue(parameter: "output buffer",
+                                                          expected: "memory apart from the \(name) (nothing runs in place)",
+                                                          actual: "a buffer overlapping the \(name)")) { try body() }
+        }
+        let backend = CPUBackend(threads: 2)
+        let prepared = try weights.withUnsafeBufferPointer { w in
+            try bias.withUnsafeBufferPointer { b in try backend.prepare(geometry, weights: w, bias: b) }
+        }
+        let filter = try Tensor(shape: geometry.filter, scalars: weights)
+        let chain = try backend.prepare(LayerChainPlan([.conv(Conv2DDescriptor(), filter, bias)], input: geometry.input))
+        memory.withUnsafeMutableBufferPointer { all in
+            let input = UnsafeBufferPointer(rebasing: all[0..<count])
+            let output = UnsafeMutableBufferPointer(rebasing: all[5..<(count + 5)])
+            let overlappingBias = UnsafeBufferPointer(rebasing: all[(count + 4)..<(count + 8)])
+            weights.withUnsafeBufferPointer { w in
+                bias.withUnsafeBufferPointer { b in
+                    expectOverlap("input") { try backend.convolve(geometry, input: input, weights: w, bias: b, output: output) }
+                }
+                apart.withUnsafeBufferPointer { x in
+                    expectOverlap("bias") {
+                        try backend.convolve(geometry, input: x, weights: w, bias: overlappingBias, output: output)
+                    }
+                }
+            }
+            expectOverlap("input") { try prepared.execute(input: input, output: output) }
+            expectOverlap("input") { try chain.run(input, into: output) }
+        }
+        #expect(memory == before, "a rejected call wrote nothing")
+    }
 }
