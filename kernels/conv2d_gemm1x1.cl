@@ -16,7 +16,7 @@
 // masked on zero-border padding lanes; other strides, mapped borders at the row edges
 // and reads past the plane gather lane by lane. The channel loop is unrolled by 4;
 // the RM weights of a channel are read as scalars (broadcast into the FMA) from the
-// packed filters (`pack_filters_gemm1x1`, below): the RM weights of one channel sit side
+// packed filters (`pack_filters`, conv_common.cl): the RM weights of one channel sit side
 // by side, so one pointer with constant offsets reaches them. Reading RM rows of KC11 in
 // place needed RM live pointers, which PoCL spilled to the stack (256->512 @ 28x28:
 // 2.1 ms in place, 1.6 ms with the repack included).
@@ -192,26 +192,4 @@ void conv2d_gemm1x1(__global const float *restrict input,
             for (int q = 0; q < lanes; ++q) y[q] = activate(values[q], act, act_p0, act_p1);
         }
     }
-}
-
-// Packs KC11 filters for conv2d_gemm1x1: per group, ceil(Kg / RM) blocks of [Cg][RM]
-// (block b, channel c, lane m = filter b*RM + m; lanes past Kg repeat the last filter,
-// whose sums are never stored). A work-item writes the RM lanes of one (block, channel):
-// global = (roundup(Cg, W), groups * ceil(Kg / RM)), local = (W, 1), W = 16 or the device
-// limit; no division per float (with one per float the repack took half as long as the
-// GEMM it fed).
-//   0 weights (KC11)  1 packed  2 filters_per_group (Kg)  3 channels_per_group (Cg) (int)
-__kernel void pack_filters_gemm1x1(__global const float *restrict weights, __global float *restrict packed,
-                                   const int filters_per_group, const int channels_per_group)
-{
-    const int Kg = filters_per_group, Cg = channels_per_group;
-    const int c = (int)get_global_id(0);
-    if (c >= Cg) return;
-    const int blocks = (Kg + RM - 1) / RM;
-    const int block = (int)get_global_id(1);
-    const int group = block / blocks, first = (block - group * blocks) * RM;
-    __global const float *w = weights + (long)group * Kg * Cg + c;
-    __global float *out = packed + ((long)block * Cg + c) * RM;
-    #pragma unroll
-    for (int m = 0; m < RM; ++m) out[m] = w[(long)min(first + m, Kg - 1) * Cg];
 }

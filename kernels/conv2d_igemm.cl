@@ -31,7 +31,7 @@
 // zero, so a non-finite weight never meets padding).
 //
 // Layout: input NCHW, weights KCRS (C = Cg), bias [K], output NKHW; dense float32. The CPU
-// path (USE_LOCAL = 0) reads the weights repacked by `pack_filters_igemm` (below): per
+// path (USE_LOCAL = 0) reads the weights repacked by `pack_filters` (conv_common.cl): per
 // block of RM filters [R*S][Cg][RM], so each step of the channel loop reads RM adjacent
 // weights behind one pointer (in place, 16 filter-row pointers were spilled to the stack).
 // Pair mode has its own entry point, `conv2d_igemm_pairs`; both share `igemm_block`.
@@ -443,28 +443,4 @@ void conv2d_igemm_pairs(IGEMM_PARAMS)
                  out_height, out_width, kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w,
                  pad_top, pad_left, channels_per_group, filters_per_group, has_bias, flat, border, act,
                  act_p0, act_p1, true, w_tile, x_tile);
-}
-
-// Packs KCRS filters for the CPU path (USE_LOCAL = 0): per group, ceil(Kg / RM) blocks of
-// [R*S][Cg][RM] (block b, tap t, channel c, lane m = filter b*RM + m; lanes past Kg repeat
-// the last filter, whose sums are never stored), so the RM weights of one (tap, channel)
-// sit side by side and the channel loop walks one pointer forward.
-// global = (roundup(Cg, W), groups * ceil(Kg / RM)), local = (W, 1).
-//   0 weights (KCRS)  1 packed  2 filters_per_group (Kg)  3 channels_per_group (Cg)  4 taps (int)
-__kernel void pack_filters_igemm(__global const float *restrict weights, __global float *restrict packed,
-                                 const int filters_per_group, const int channels_per_group, const int taps)
-{
-    const int Kg = filters_per_group, Cg = channels_per_group;
-    const int c = (int)get_global_id(0);
-    if (c >= Cg) return;
-    const int blocks = (Kg + RM - 1) / RM;
-    const int block = (int)get_global_id(1);
-    const int group = block / blocks, first = (block - group * blocks) * RM;
-    const long filter_stride = (long)Cg * taps;
-    __global const float *w = weights + (long)group * Kg * filter_stride + (long)c * taps;
-    for (int t = 0; t < taps; ++t) {
-        __global float *out = packed + (((long)block * taps + t) * Cg + c) * RM;
-        #pragma unroll
-        for (int m = 0; m < RM; ++m) out[m] = w[(long)min(first + m, Kg - 1) * filter_stride + t];
-    }
 }

@@ -102,3 +102,33 @@ inline floatv gather_safe(__global const float *p, const int *safe)
     return vloadv(0, lanes);
 }
 #endif
+
+#ifdef RM
+// Packs KCRS filters for the kernels that read them in blocks of RM (conv2d_igemm's CPU
+// path and conv2d_gemm1x1, whose -D lists carry RM): per group, ceil(Kg / RM) blocks of
+// [R*S][Cg][RM] (block b, tap t, channel c, lane m = filter b*RM + m; lanes past Kg repeat
+// the last filter, whose sums are never stored), so the RM weights of one (tap, channel)
+// sit side by side and a channel loop walks one pointer forward; a 1×1 filter (taps = 1)
+// gives [Cg][RM]. A work-item writes the RM lanes of every tap of one (block, channel):
+// global = (roundup(Cg, W), groups * ceil(Kg / RM)), local = (W, 1), W = 16 or the device
+// limit; no division per float (with one per float the repack took half as long as the
+// GEMM it fed).
+//   0 weights (KCRS)  1 packed  2 filters_per_group (Kg)  3 channels_per_group (Cg)  4 taps (int)
+__kernel void pack_filters(__global const float *restrict weights, __global float *restrict packed,
+                           const int filters_per_group, const int channels_per_group, const int taps)
+{
+    const int Kg = filters_per_group, Cg = channels_per_group;
+    const int c = (int)get_global_id(0);
+    if (c >= Cg) return;
+    const int blocks = (Kg + RM - 1) / RM;
+    const int block = (int)get_global_id(1);
+    const int group = block / blocks, first = (block - group * blocks) * RM;
+    const long filter_stride = (long)Cg * taps;
+    __global const float *w = weights + (long)group * Kg * filter_stride + (long)c * taps;
+    for (int t = 0; t < taps; ++t) {
+        __global float *out = packed + (((long)block * taps + t) * Cg + c) * RM;
+        #pragma unroll
+        for (int m = 0; m < RM; ++m) out[m] = w[(long)min(first + m, Kg - 1) * filter_stride + t];
+    }
+}
+#endif

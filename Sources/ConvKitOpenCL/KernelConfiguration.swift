@@ -121,9 +121,9 @@ public struct KernelConfiguration: Hashable, Sendable, CustomStringConvertible {
                width: (workGroup.width - 1) * geometry.stride.width + geometry.effectiveKernel.width)
     }
 
-    /// Whether the kernel reads its weights through a filter repack (a weight step:
-    /// `pack_filters_gemm1x1`, blocks of `RM` filters channel-major; `pack_filters_igemm`
-    /// for igemm without local tiles, blocks of `RM` filters tap-major then channel), so
+    /// Whether the kernel reads its weights through a filter repack (a weight step,
+    /// `pack_filters` in `conv_common.cl`: blocks of `RM` filters, tap-major then channel;
+    /// gemm1x1 and igemm without local tiles), so
     /// the `RM` weights of one reduction step sit side by side behind one pointer. Chains
     /// and `convkit bench` repack once at preparation; one-shot calls repack per call
     /// (3×3 512@7 on PoCL, 9.4 MB of filters: still 3.6 → 2.6 ms a call).

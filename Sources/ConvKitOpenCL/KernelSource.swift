@@ -38,7 +38,7 @@ public enum KernelFile: String, CaseIterable, Hashable, Sendable, CustomStringCo
     var entryPoints: [String] {
         switch self {
         case .direct, .tiled, .depthwise: [entryPoint]
-        case .igemm: [entryPoint, Self.igemmPairsEntryPoint, Self.packIGEMMFiltersEntryPoint]
+        case .igemm: [entryPoint, Self.igemmPairsEntryPoint, Self.packFiltersEntryPoint]
         case .gemm1x1: [entryPoint, Self.packFiltersEntryPoint]
         case .pool: [entryPoint, Self.globalPoolEntryPoint]
         }
@@ -56,15 +56,13 @@ public enum KernelFile: String, CaseIterable, Hashable, Sendable, CustomStringCo
     /// `pool2d.cl`'s global-pooling reduction.
     static let globalPoolEntryPoint = "global_pool2d"
 
-    /// The filter repack `conv2d_gemm1x1` reads its weights through.
-    static let packFiltersEntryPoint = "pack_filters_gemm1x1"
+    /// The filter repack (`conv_common.cl`, in the programs whose defines carry `RM`) that
+    /// `conv2d_gemm1x1` and igemm's CPU path read their weights through.
+    static let packFiltersEntryPoint = "pack_filters"
 
     /// igemm's pair mode (``KernelConfiguration/pairsRows(_:)``): its own entry point, so
     /// each kernel holds only its own loop nests.
     static let igemmPairsEntryPoint = "conv2d_igemm_pairs"
-
-    /// The filter repack `conv2d_igemm` reads its weights through on CPU devices.
-    static let packIGEMMFiltersEntryPoint = "pack_filters_igemm"
 
     /// A hash of every embedded kernel text (and the shared helpers): what a tuning
     /// result was measured with, so results of other kernels are not reused

@@ -154,23 +154,22 @@ extension OpenCLBackend {
         return launch
     }
 
-    /// The `pack_filters_gemm1x1` step for `configuration` and the scratch buffer it fills:
-    /// `groups · ceil(Kg / RM) · RM · Cg` floats (RM: the configuration's filter block).
+    /// The `pack_filters` step for `configuration` and the scratch buffer it fills:
+    /// `groups · ceil(Kg / RM) · RM · Cg · R · S` floats (RM: the configuration's filter block).
     private func packFiltersStep(_ geometry: ConvolutionGeometry, _ configuration: KernelConfiguration,
                                  program: cl_program, weights: cl_mem,
                                  objects: inout OpenCLObjects) throws(OpenCLError) -> (cl_mem, KernelLaunch.Step) {
         let cg = geometry.inputChannelsPerGroup
         let blocks = geometry.groups * configuration.channelBlocks(for: geometry)
-        let igemm = configuration.file == .igemm
-        let taps = igemm ? geometry.kernel.height * geometry.kernel.width : 1
+        let taps = geometry.kernel.height * geometry.kernel.width
         let packed = try objects.buffer(context.context, bytes: blocks * configuration.channelBlock * cg * taps * MemoryLayout<Float>.size)
-        let kernel = try objects.kernel(program, igemm ? KernelFile.packIGEMMFiltersEntryPoint : KernelFile.packFiltersEntryPoint)
+        let kernel = try objects.kernel(program, KernelFile.packFiltersEntryPoint)
         var arguments = KernelArguments(kernel)
         try arguments.append(weights, "weights")
         try arguments.append(packed, "packed")
         try arguments.append(geometry.outputChannelsPerGroup, "filters_per_group")
         try arguments.append(cg, "channels_per_group")
-        if igemm { try arguments.append(taps, "taps") }
+        try arguments.append(taps, "taps")
         let width = max(1, min(16, deviceInfo.maxWorkGroupSize))
         return (packed, KernelLaunch.Step(kernel: kernel, global: [KernelConfiguration.roundUp(cg, to: width), blocks],
                                           local: [width, 1]))
