@@ -4,8 +4,12 @@ import Foundation
 
 /// `convkit bench --profile`: device-side upload, kernel and download times per shape.
 extension BenchCommand {
-    static let profileHeader = " upload ms | kernel ms | download ms |"
-    static let profileRule = "---:|---:|---:|"
+    /// The profile columns; the kernel's own rate (and share of `--peak`) is what a GPU's
+    /// FMA-peak goal is judged by, transfers apart.
+    func profileHeader() -> String {
+        " upload ms | kernel ms | download ms | kernel GFLOP/s |" + (peak == nil ? "" : " kernel % peak |")
+    }
+    func profileRule() -> String { "---:|---:|---:|---:|" + (peak == nil ? "" : "---:|") }
 
     /// `--profile` needs an OpenCL device.
     func validateProfile() throws {
@@ -16,10 +20,12 @@ extension BenchCommand {
         }
     }
 
-    /// The three profile cells of a table row, or nothing without `--profile`.
-    static func profileCells(_ result: Result) -> String {
+    /// The profile cells of a table row, or nothing without `--profile`.
+    func profileCells(_ result: Result, flops: Int) -> String {
         guard let upload = result.upload_ms, let kernel = result.kernel_ms, let download = result.download_ms else { return "" }
-        return String(format: " %.4f | %.4f | %.4f |", upload, kernel, download)
+        let rate = kernel > 0 ? Double(flops) / (kernel * 1e6) : 0
+        let share = peak.map { String(format: " %.1f |", rate / $0 * 100) } ?? ""
+        return String(format: " %.4f | %.4f | %.4f | %.2f |", upload, kernel, download, rate) + share
     }
 
     /// Runs the call the wall-clock table timed (input, weights, kernel, output) on a

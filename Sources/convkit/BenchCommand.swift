@@ -63,8 +63,8 @@ struct BenchCommand: ParsableCommand {
         let interactive = isatty(STDERR_FILENO) != 0
         var results: [Result] = []
         print("| descriptor | device | algorithm | median ms | min ms | runs | GFLOP/s |\(peak == nil ? "" : " % peak |")"
-              + (profile ? Self.profileHeader : ""))
-        print("|---|---|---|---:|---:|---:|---:|\(peak == nil ? "" : "---:|")" + (profile ? Self.profileRule : ""))
+              + (profile ? profileHeader() : ""))
+        print("|---|---|---|---:|---:|---:|---:|\(peak == nil ? "" : "---:|")" + (profile ? profileRule() : ""))
         for (index, problem) in problems.enumerated() {
             if interactive {
                 FileHandle.standardError.write(Data("\r[\(index + 1)/\(problems.count)] \(problem)\u{1B}[K".utf8))
@@ -74,7 +74,8 @@ struct BenchCommand: ParsableCommand {
             let percent = result.peak_fraction.map { String(format: " %.1f |", $0 * 100) } ?? ""
             print("| \(result.descriptor) | \(result.device) | \(result.algorithm) | "
                   + String(format: "%.4f | %.4f | %d | %.2f |", result.median_ms, result.min_ms, result.runs, result.gflops)
-                  + percent + Self.profileCells(result))
+                  + percent + profileCells(result, flops: try problem.descriptor.resolve(input: problem.input,
+                                                                                         weights: problem.weights).flops))
         }
         if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         if let json {

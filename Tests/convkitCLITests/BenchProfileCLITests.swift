@@ -39,7 +39,30 @@ struct BenchProfileCLITests {
                     let value = try #require(object[key] as? Double, "\(key)")
                     #expect(value >= 0, "\(key)")
                 }
+                // The kernel's own rate: the layer's FLOPs over the profiled kernel time.
+                let kernel = try #require(object["kernel_ms"] as? Double)
+                let row = try #require(result.stdout.split(whereSeparator: \.isNewline).first { $0.hasPrefix("| mb") })
+                let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+                let rate = try #require(Double(cells[10]), "\(row)")
+                let problem = try BenchDNNProblem(parsing: Self.shape)
+                let flops = try problem.descriptor.resolve(input: problem.input, weights: problem.weights).flops
+                #expect(abs(rate - Double(flops) / (kernel * 1e6)) <= 0.01 + 0.001 * rate, "\(row)")
             }
         }
+    }
+
+    @Test("--profile with --peak adds the kernel's share of the peak",
+          .enabled(if: !OpenCLRuntime.discover().devices.isEmpty, "no OpenCL device"))
+    func profilePeak() throws {
+        let scratch = try Scratch()
+        let environment = ["CONVKIT_CACHE_DIR": scratch.path("programs"), "POCL_CACHE_DIR": scratch.path("pocl")]
+        let result = try CLI.run(["bench", "--device", "opencl", "--shape", Self.shape, "--budget", "0.02", "--profile",
+                                  "--peak", "50"], environment: environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("kernel GFLOP/s | kernel % peak |"), "\(result.stdout)")
+        let row = try #require(result.stdout.split(whereSeparator: \.isNewline).first { $0.hasPrefix("| mb") })
+        let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+        let rate = try #require(Double(cells[11])), share = try #require(Double(cells[12]))
+        #expect(abs(share - rate / 50 * 100) <= 0.1, "\(row)")
     }
 }
