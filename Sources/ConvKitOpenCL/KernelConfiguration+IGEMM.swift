@@ -27,17 +27,13 @@ extension KernelConfiguration {
         return configuration
     }
 
-    /// The most filters a gemm1x1 candidate blocks (`RM`): its filter repack pads the
-    /// filter count to a multiple of it, so buffer limits are checked against this.
-    static let largestGemm1x1FilterBlock = 16
-
     /// The 1×1 GEMM configurations of `device`: CPUs only (GPUs run 1×1 layers on igemm's
     /// local tiles). 8 work-items per group; 8 or 16 filters × 16 pixels (float16 =
     /// AVX-512), 8 × 8 for short pixel rows.
     static func gemm1x1Candidates(for device: OpenCLDeviceInfo) -> [KernelConfiguration] {
         guard device.kind == .cpu else { return [] }
         return [gemm1x1(tile: Size2D(height: 2, width: 4), filters: 8, pixels: 16),
-                gemm1x1(tile: Size2D(height: 2, width: 4), filters: largestGemm1x1FilterBlock, pixels: 16),
+                gemm1x1(tile: Size2D(height: 2, width: 4), filters: 16, pixels: 16),
                 gemm1x1(tile: Size2D(height: 2, width: 4), filters: 8, pixels: 8)]
     }
 

@@ -32,8 +32,8 @@ extension OpenCLBackend {
     func splitPlan(for geometry: ConvolutionGeometry) -> ConvolutionSplit? {
         let limit = Int(clamping: deviceInfo.maxAllocationBytes) / MemoryLayout<Float>.size
         let input = geometry.input, output = geometry.output, filter = geometry.filter
-        // The weights' largest buffer: the filters, or a 1×1 layer's repack of them.
-        let weights = max(filter.elementCount, Self.packedFilterShape(geometry)?.elementCount ?? 0)
+        // The weights' largest buffer: the filters, or the chosen kernel's repack of them.
+        let weights = max(filter.elementCount, packedFilterShape(geometry)?.elementCount ?? 0)
         guard input.elementCount > limit || output.elementCount > limit || weights > limit else { return nil }
         let inputImage = input.channels * input.height * input.width
         let outputImage = output.channels * output.height * output.width
@@ -44,13 +44,14 @@ extension OpenCLBackend {
                                     calls: (input.batch + images - 1) / images)
         }
         guard geometry.groups == 1, inputImage <= limit else { return nil }
-        var byWeights = limit / (filter.elementCount / filter.batch)
-        // A 1×1 chunk's repack rounds its filters up to a whole filter block.
-        if geometry.kernel == Size2D(1) {
-            let block = KernelConfiguration.largestGemm1x1FilterBlock
-            byWeights = byWeights / block * block
+        let byWeights = limit / (filter.elementCount / filter.batch)
+        var channels = min(limit / (output.height * output.width), byWeights, filter.batch)
+        // A chunk's filter repack pads its filters to the chosen kernel's block: fewer
+        // filters a call until that fits too (at most a block's worth of steps).
+        while channels > 1, let part = try? chunk(geometry, batch: 1, filters: channels),
+              residentSupport(for: part) != .supported {
+            channels -= 1
         }
-        let channels = min(limit / (output.height * output.width), byWeights, filter.batch)
         guard channels >= 1, let largest = try? chunk(geometry, batch: 1, filters: channels) else { return nil }
         return ConvolutionSplit(axis: .outputChannels(channelsPerCall: channels), largest: largest,
                                 calls: input.batch * ((filter.batch + channels - 1) / channels))

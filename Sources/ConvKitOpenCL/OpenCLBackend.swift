@@ -116,18 +116,20 @@ public struct OpenCLBackend: ConvolutionBackend {
         let products = [geometry.output.batch * geometry.output.channels,
                         geometry.input.height * geometry.input.width, geometry.output.height * geometry.output.width]
         var buffers = [("input", geometry.input), ("weights", geometry.filter), ("output", geometry.output)]
-        if let packed = Self.packedFilterShape(geometry) { buffers.append(("repacked weights", packed)) }
+        if let packed = packedFilterShape(geometry) { buffers.append(("repacked weights", packed)) }
         return supportedSizes(dimensions + products, buffers: buffers)
     }
 
-    /// For a 1×1 layer, the largest gemm1x1 filter repack (filter blocks of up to
-    /// ``KernelConfiguration/largestGemm1x1FilterBlock``, the last one padded) as a shape:
-    /// that scratch buffer must fit one allocation too.
-    static func packedFilterShape(_ geometry: ConvolutionGeometry) -> TensorShape? {
-        guard geometry.kernel == Size2D(1) else { return nil }
-        let block = KernelConfiguration.largestGemm1x1FilterBlock
-        let kg = KernelConfiguration.roundUp(geometry.outputChannelsPerGroup, to: block)
-        return TensorShape(geometry.groups * kg, geometry.inputChannelsPerGroup, 1, 1)
+    /// When the kernel ``configuration(for:)`` chooses reads repacked filters (gemm1x1, and
+    /// igemm without local tiles: the CPU candidates, any filter size), the repack's shape
+    /// (`packFiltersStep`: filters padded to a whole `RM` block per group): that scratch
+    /// buffer must fit one allocation too. `nil` when the filters are read in place.
+    func packedFilterShape(_ geometry: ConvolutionGeometry) -> TensorShape? {
+        let configuration = configuration(for: geometry)
+        guard configuration.readsPackedFilters else { return nil }
+        let kg = KernelConfiguration.roundUp(geometry.outputChannelsPerGroup, to: configuration.channelBlock)
+        let filter = geometry.filter
+        return TensorShape(geometry.groups * kg, filter.channels, filter.height, filter.width)
     }
 
     /// `.unsupported` when a size leaves `int` or a buffer exceeds the largest allocation.

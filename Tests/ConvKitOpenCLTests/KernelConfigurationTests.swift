@@ -20,14 +20,6 @@ struct KernelConfigurationTests {
                                                                   kernel.height, kernel.width))
     }
 
-    @Test("the largest gemm1x1 filter block, which buffer limits assume, is the candidates' largest")
-    func largestFilterBlock() {
-        var cpu = Self.device()
-        cpu.kind = .cpu
-        #expect(KernelConfiguration.gemm1x1Candidates(for: cpu).map(\.channelBlock).max()
-                == KernelConfiguration.largestGemm1x1FilterBlock)
-    }
-
     @Test("one record renders the defines and the launch sizes")
     func definesAndLaunch() throws {
         let geometry = try Self.geometry(TensorShape(2, 4, 20, 35), filters: 10, kernel: Size2D(3),

@@ -39,22 +39,25 @@ struct SplitTests {
                 == OpenCLTransferStatistics(activationUploads: calls, parameterUploads: calls * (bias ? 2 : 1), downloads: calls))
     }
 
-    @Test("a 1×1 layer whose filters fit but whose 16-filter repack does not is split, with the same bits",
-          .enabled(if: TestDevice.shouldRun, TestDevice.skipReason))
-    func repackSplit() throws {
+    @Test("a layer whose filters fit but whose 16-filter repack does not is split, with the same bits",
+          .enabled(if: TestDevice.shouldRun, TestDevice.skipReason), arguments: [Size2D(1), Size2D(3)])
+    func repackSplit(kernel: Size2D) throws {
         guard requireDevice() else { return }
         let whole = try TestDevice.backend()
+        try #require(whole.deviceInfo.kind == .cpu, "the repack is the CPU candidates'")
         var generator = SeededGenerator(seed: 23)
-        // 20 filters × 30 channels = 600 weights; the repack pads to 32 × 30 = 960.
-        let problem = try Problem(input: TensorShape(1, 30, 5, 5), filters: 20, kernel: Size2D(1),
-                                  descriptor: Conv2DDescriptor(), bias: true, generator: &generator,
+        // 1×1: 20 filters × 30 channels = 600 weights, the repack pads to 32 × 30 = 960.
+        // 3×3: 20 filters × 4 channels × 9 = 720 weights, the repack 32 × 36 = 1152.
+        let channels = kernel == Size2D(1) ? 30 : 4
+        let problem = try Problem(input: TensorShape(1, channels, 5, 5), filters: 20, kernel: kernel,
+                                  descriptor: Conv2DDescriptor(padding: .same), bias: true, generator: &generator,
                                   value: Problem.smallInteger)
         var small = whole
         small.deviceInfo.maxAllocationBytes = 3200  // 800 floats: every buffer but the repack fits
         #expect(small.residentSupport(for: problem.geometry) != .supported, "the repack must count as a buffer")
         let split = try #require(small.splitPlan(for: problem.geometry))
         #expect(split.calls == 2, "16 filters, then 4: \(split)")
-        expectExact(try problem.run(on: small), problem.reference().values, "split 1×1 vs reference")
+        expectExact(try problem.run(on: small), problem.reference().values, "split \(kernel) vs reference")
     }
 
     @Test("no split: chains and device tensors need whole buffers; grouped or oversized images stay unsupported",
