@@ -69,13 +69,13 @@ struct BenchCommand: ParsableCommand {
             if interactive {
                 FileHandle.standardError.write(Data("\r[\(index + 1)/\(problems.count)] \(problem)\u{1B}[K".utf8))
             }
-            let result = try measure(problem, on: backend)
+            let geometry = try problem.descriptor.resolve(input: problem.input, weights: problem.weights)
+            let result = try measure(problem, geometry, on: backend)
             results.append(result)
             let percent = result.peak_fraction.map { String(format: " %.1f |", $0 * 100) } ?? ""
             print("| \(result.descriptor) | \(result.device) | \(result.algorithm) | "
                   + String(format: "%.4f | %.4f | %d | %.2f |", result.median_ms, result.min_ms, result.runs, result.gflops)
-                  + percent + profileCells(result, flops: try problem.descriptor.resolve(input: problem.input,
-                                                                                         weights: problem.weights).flops))
+                  + percent + profileCells(result, flops: geometry.flops))
         }
         if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         if let json {
@@ -94,8 +94,8 @@ struct BenchCommand: ParsableCommand {
         return try ConvolutionDispatcher.shared.select(device).backend
     }
 
-    private func measure(_ problem: BenchDNNProblem, on backend: any ConvolutionBackend) throws -> Result {
-        let geometry = try problem.descriptor.resolve(input: problem.input, weights: problem.weights)
+    private func measure(_ problem: BenchDNNProblem, _ geometry: ConvolutionGeometry,
+                         on backend: any ConvolutionBackend) throws -> Result {
         // Seeded: the same data every run, and no system call per float (the system
         // generator spent about a second of kernel time filling 9.4 MB of weights).
         var generator = SeededGenerator(seed: 0xC0_4B17)
