@@ -130,9 +130,11 @@ inline floatv gather(__global const float *plane, const int base, const bool con
     const int channels_per_group, const int filters_per_group, const int has_bias, const int flat,\
     const int border, const int act, const float act_p0, const float act_p1
 
-// The channel loop of one tap: acc[m] += LOAD * w[k_m, c, tap] for every channel c, the
-// product dropped on lanes outside `mask` when MASKED. xc walks the planes from x + base.
-#define CHANNEL_LOOP(LOAD, MASKED)                                                        \
+// The channel loop of one tap (CPU path): acc[m] += LOAD * w[k_m, c, tap] for every channel
+// c, the product dropped on lanes outside `mask` (on AVX-512 a masked FMA costs what a
+// plain one does, and one loop per load kind keeps PoCL's accumulators in registers). xc
+// walks the planes from x + base, wt the packed filters of the tap.
+#define CHANNEL_LOOP(LOAD)                                                                \
     {                                                                                     \
         __global const float *xc = x + base;                                              \
         __global const float *wt = w_pack + (long)tap * Cg * RM;                          \
@@ -140,7 +142,7 @@ inline floatv gather(__global const float *plane, const int base, const bool con
             const floatv v = LOAD;                                                        \
             _Pragma("unroll") for (int m = 0; m < RM; ++m) {                              \
                 const float wm = wt[m];                                                   \
-                acc[m] = (MASKED) ? madd_keep(v, wm, acc[m], mask) : madd(v, wm, acc[m]); \
+                acc[m] = madd_keep(v, wm, acc[m], mask);                                  \
             }                                                                             \
             xc += plane;                                                                  \
             wt += RM;                                                                     \
@@ -195,10 +197,7 @@ __attribute__((always_inline)) inline void igemm_block(IGEMM_PARAMS, const bool 
     const int k_count = clamp(Kg - k_local0, 0, RM);
     const long plane = (long)in_height * in_width;
     const int taps = kernel_h * kernel_w;
-    const long filter_stride = (long)Cg * taps;
     __global const float *x = input + ((long)n * in_channels + (long)group * Cg) * plane;
-    // Tail filters read the last real filter (or filter 0 of the group) and are never stored.
-    __global const float *w = weights + ((long)group * Kg) * filter_stride;
 
     floatv acc[RM];
     #pragma unroll
@@ -206,6 +205,8 @@ __attribute__((always_inline)) inline void igemm_block(IGEMM_PARAMS, const bool 
         acc[m] = (floatv)((has_bias && m < k_count) ? bias[group * Kg + k_local0 + m] : 0.0f);
 
 #if USE_LOCAL
+    const long filter_stride = (long)Cg * taps;
+    __global const float *w = weights + ((long)group * Kg) * filter_stride;
     const int lx = (int)get_local_id(0), ly = (int)get_local_id(1);
     const int lid = ly * TN + lx;
     const int k_group0 = (int)get_group_id(1) * TM * RM;
@@ -273,6 +274,8 @@ __attribute__((always_inline)) inline void igemm_block(IGEMM_PARAMS, const bool 
         }
     }
 #else
+    // Work-items past the last filter block read it again (its tail lanes repeat the last
+    // filter); their sums are never stored.
     const int blocks = (Kg + RM - 1) / RM;
     __global const float *w_pack = weights + ((long)group * blocks + min(kb, blocks - 1)) * taps * Cg * RM;
     // CPU path: per tap only the row and the first column are computed; the lane offsets
@@ -314,9 +317,9 @@ __attribute__((always_inline)) inline void igemm_block(IGEMM_PARAMS, const bool 
                 const intv cols = (intv)(first) + lane_col * stride_w;
                 const intv mask = row_ok & (cols >= 0) & (cols < in_width);
                 if (vector_ok && stride_w == 1) {
-                    CHANNEL_LOOP(pair_load(xc, second), true)
+                    CHANNEL_LOOP(pair_load(xc, second))
                 } else if (vector_ok && stride_w == 2) {
-                    CHANNEL_LOOP(pair_load_s2(xc, second), true)
+                    CHANNEL_LOOP(pair_load_s2(xc, second))
                 } else {
                     int safe[RN];
                     int valid_lanes[RN];
@@ -331,7 +334,7 @@ __attribute__((always_inline)) inline void igemm_block(IGEMM_PARAMS, const bool 
                     const intv gather_mask = vloadv(0, valid_lanes);
                     {
                         const intv mask = gather_mask;
-                        CHANNEL_LOOP(gather_safe(xc, safe), true)
+                        CHANNEL_LOOP(gather_safe(xc, safe))
                     }
                 }
             }
@@ -353,15 +356,13 @@ __attribute__((always_inline)) inline void igemm_block(IGEMM_PARAMS, const bool 
                 // lanes outside the row are masked (zero border) or need the gather.
                 const bool in_plane = base >= 0 && base + RN * stride_w <= plane;
                 const bool vector_ok = in_plane && (row_inside || border == BORDER_ZEROS);
-                // Every lane is kept inside the row (and in flat mode, where the plane is
-                // the row): on AVX-512 a masked FMA costs what a plain one does, and one
-                // loop per load kind keeps PoCL's accumulators in registers.
+                // Lanes inside the row (in flat mode the plane is the row: every lane).
                 const intv cols = (intv)(first) + lane_ids * stride_w;
                 const intv mask = flat == 1 ? (intv)(-1) : (cols >= 0) & (cols < in_width);
                 if (vector_ok && stride_w == 1) {
-                    CHANNEL_LOOP(vloadv(0, xc), true)
+                    CHANNEL_LOOP(vloadv(0, xc))
                 } else if (vector_ok && stride_w == 2) {
-                    CHANNEL_LOOP(load_s2(xc), true)
+                    CHANNEL_LOOP(load_s2(xc))
                 } else {
                     int safe[RN];
                     int valid_lanes[RN];
@@ -378,7 +379,7 @@ __attribute__((always_inline)) inline void igemm_block(IGEMM_PARAMS, const bool 
                     const intv gather_mask = vloadv(0, valid_lanes);
                     {
                         const intv mask = gather_mask;
-                        CHANNEL_LOOP(gather_safe(xc, safe), true)
+                        CHANNEL_LOOP(gather_safe(xc, safe))
                     }
                 }
             }
