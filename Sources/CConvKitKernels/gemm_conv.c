@@ -20,7 +20,7 @@
 // Tuned on the 2-vCPU Xeon (48 KB L1d, 2 MB L2): a 32×KC panel (32 KB) stays in L1, the
 // KC×NC packed block (128 KB), the MC×KC weight block (128 KB) and the MC×NC output block
 // (64 KB) in L2. NC = 384 ran 256-channel 56×56 layers 1.5× slower (L2 overflow).
-enum { KC = 256, NC = 128, MC = 128 };
+enum { KC = CK_GEMM_KC, NC = CK_GEMM_NC, MC = 128 };
 
 // ---------------------------------------------------------------- per-thread workspace
 
@@ -31,11 +31,13 @@ typedef struct thread_buffer {
 } thread_buffer;
 
 static void buffer_free(void *p) { free(p); }
-static thread_buffer workspace_slot = {0, PTHREAD_ONCE_INIT}, shared_slot = {0, PTHREAD_ONCE_INIT};
+static thread_buffer workspace_slot = {0, PTHREAD_ONCE_INIT}, shared_slot = {0, PTHREAD_ONCE_INIT},
+                     scratch_slot = {0, PTHREAD_ONCE_INIT};
 static void workspace_init(void) { pthread_key_create(&workspace_slot.key, buffer_free); }
 static void shared_init(void) { pthread_key_create(&shared_slot.key, buffer_free); }
-static _Thread_local float *workspace_ptr, *shared_ptr;
-static _Thread_local size_t workspace_floats, shared_floats;
+static void scratch_init(void) { pthread_key_create(&scratch_slot.key, buffer_free); }
+static _Thread_local float *workspace_ptr, *shared_ptr, *scratch_ptr;
+static _Thread_local size_t workspace_floats, shared_floats, scratch_floats;
 
 static float *grow(thread_buffer *slot, void (*init)(void), float **ptr, size_t *have, size_t floats) {
     if (floats <= *have) return *ptr;
@@ -54,6 +56,10 @@ float *ck_thread_workspace(size_t floats) {
 
 float *ck_thread_shared_buffer(size_t floats) {
     return grow(&shared_slot, shared_init, &shared_ptr, &shared_floats, floats);
+}
+
+float *ck_thread_scratch(size_t floats) {
+    return grow(&scratch_slot, scratch_init, &scratch_ptr, &scratch_floats, floats);
 }
 
 // ---------------------------------------------------------------- portable tile (6×16)
@@ -548,6 +554,12 @@ static void pack32_generic(const ck_conv_plane *p, const float *input, int q0, i
         }
     }
 }
+
+void ck_pack32(const ck_conv_plane *plane, const float *input, int q0, int depth, ptrdiff_t p0, int columns,
+               float *packed) {
+    if (plane->border == CK_BORDER_ZEROS) pack32_avx512(plane, input, q0, depth, p0, columns, packed);
+    else pack32_generic(plane, input, q0, depth, p0, columns, packed);
+}
 #endif
 
 int ck_has_avx512(void) {
@@ -585,13 +597,18 @@ ck_tile_fn ck_select_tile(int *mr, int *nr) {
     return tile_portable;
 }
 
-size_t ck_gemm_packed_weights_floats(ptrdiff_t rows, ptrdiff_t depth) {
-    // Only the AVX-512 tile reads packed weights; elsewhere they stay in place.
+size_t ck_gemm_packed_weights_floats(ptrdiff_t rows, ptrdiff_t depth, ptrdiff_t pixels) {
+    // Only the AVX-512 tiles read packed weights; elsewhere they stay in place.
     if (!ck_has_avx512()) return 0;
+    if (ck_gemm_filter_vectors(pixels, rows, depth)) return ck_fv_packed_floats(rows, depth);
     return (size_t)((rows + 7) / 8) * 8 * (size_t)depth;
 }
 
-void ck_pack_gemm_weights(const float *weights, ptrdiff_t rows, ptrdiff_t depth, float *packed) {
+void ck_pack_gemm_weights(const float *weights, ptrdiff_t rows, ptrdiff_t depth, ptrdiff_t pixels, float *packed) {
+    if (ck_gemm_filter_vectors(pixels, rows, depth)) {
+        ck_fv_pack_weights(weights, rows, depth, packed);
+        return;
+    }
     for (ptrdiff_t k = 0; k < rows; k += 8) {
         float *tile = packed + k * depth;
         for (int i = 0; i < 8; i++) {
@@ -603,8 +620,12 @@ void ck_pack_gemm_weights(const float *weights, ptrdiff_t rows, ptrdiff_t depth,
 }
 
 void ck_conv_gemm_block(const ck_conv_plane *plane, const float *input, const float *weights, ptrdiff_t depth,
-                        const float *packed_weights, const float *bias, float *output, ptrdiff_t pixels, int k0,
-                        int k1, ptrdiff_t p0, ptrdiff_t p1, const ck_epilogue *epilogue) {
+                        const float *packed_weights, ptrdiff_t filters, const float *bias, float *output,
+                        ptrdiff_t pixels, int k0, int k1, ptrdiff_t p0, ptrdiff_t p1, const ck_epilogue *epilogue) {
+    if (packed_weights && ck_gemm_filter_vectors(pixels, filters, depth)) {
+        ck_fv_gemm_block(plane, input, depth, packed_weights, filters, bias, output, pixels, k0, k1, p0, p1, epilogue);
+        return;
+    }
     if (epilogue && epilogue->code == CK_ACT_IDENTITY) epilogue = NULL;
     int mr, nr;
     ck_gemm_shape(&mr, &nr);
@@ -625,10 +646,8 @@ void ck_conv_gemm_block(const ck_conv_plane *plane, const float *input, const fl
         for (ptrdiff_t q0 = 0; q0 < depth; q0 += KC) {
             const int kc = (int)(depth - q0 < KC ? depth - q0 : KC);
 #if CK_X86
-            if (wide) {
-                if (plane->border == CK_BORDER_ZEROS) pack32_avx512(plane, input, (int)q0, kc, pc, cols, packed);
-                else pack32_generic(plane, input, (int)q0, kc, pc, cols, packed);
-            } else
+            if (wide) ck_pack32(plane, input, (int)q0, kc, pc, cols, packed);
+            else
 #endif
                 ck_pack_im2col(plane, input, (int)q0, kc, pc, cols, packed);
             const int accumulate = q0 > 0;

@@ -21,6 +21,26 @@ typedef void (*ck_tile_fn)(int kc, const float *a, ptrdiff_t lda, const float *b
 // The tile for this CPU, with its MR×NR shape.
 ck_tile_fn ck_select_tile(int *mr, int *nr);
 
+// Depth (taps) and pixel extents of one packed im2col block of the GEMM drivers.
+#define CK_GEMM_KC 256
+#define CK_GEMM_NC 128
+
+// Packs im2col rows [q0, q0 + depth) × pixels [p0, p0 + columns) of one image and group
+// into 32-column panels (the AVX-512 drivers' layout); any border.
+void ck_pack32(const ck_conv_plane *plane, const float *input, int q0, int depth, ptrdiff_t p0, int columns,
+               float *packed);
+
+// A third per-thread buffer (as `ck_thread_workspace`), for a task's transposed outputs.
+float *ck_thread_scratch(size_t floats);
+
+// The filter-vector layout and driver (gemm_filter_vectors.c), for `ck_gemm_filter_vectors` shapes.
+size_t ck_fv_packed_floats(ptrdiff_t rows, ptrdiff_t depth);
+size_t ck_fv_workspace(void);
+void ck_fv_pack_weights(const float *weights, ptrdiff_t rows, ptrdiff_t depth, float *packed);
+void ck_fv_gemm_block(const ck_conv_plane *plane, const float *input, ptrdiff_t depth, const float *packed_weights,
+                      ptrdiff_t filters, const float *bias, float *output, ptrdiff_t pixels, int k0, int k1,
+                      ptrdiff_t p0, ptrdiff_t p1, const ck_epilogue *epilogue);
+
 static inline int ck_min(int a, int b) { return a < b ? a : b; }
 static inline int ck_max(int a, int b) { return a > b ? a : b; }
 

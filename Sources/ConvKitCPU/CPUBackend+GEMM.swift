@@ -19,10 +19,13 @@ extension CPUBackend {
     /// tap, times each column's value) instead of a 32-column tile with 12–15 idle lanes,
     /// and a panel of 1–4 (196 pixels of a 14×14 map = 6·32 + 4) runs the tail alone:
     /// 11–13% faster on ResNet-50's 7×7 layers and 3.5–5% on its 14×14 ones (single
-    /// thread, fastest calls), the same sums.
+    /// thread, fastest calls), the same sums. Where `ck_gemm_filter_vectors` holds (maps of
+    /// ≤ 64 pixels, or ≤ 256 with ≥ 1024 taps; ≥ 64 filters), packed weights run the
+    /// filter-vector tile instead (64 filters in lanes × 6 broadcast pixels; the same sums),
+    /// and the plan's channel ranges start at multiples of 16.
     func runGEMM(_ geometry: ConvolutionGeometry, _ buffers: KernelBuffers, _ loop: ParallelLoop,
                  packed: PackedGEMMWeights? = nil) {
-        let plan = GEMMPlan(geometry, threads: loop.threads)
+        let plan = GEMMPlan(geometry, threads: loop.threads, packed: packed != nil)
         let plane = ck_conv_plane(geometry)
         let activation = ck_epilogue(geometry.activation)
         let cg = geometry.inputChannelsPerGroup, kg = geometry.outputChannelsPerGroup
@@ -43,7 +46,7 @@ extension CPUBackend {
             let packedWeights = packed.map { UnsafePointer($0.storage + group * $0.floatsPerGroup) }
             let output = buffers.output + (n * geometry.output.channels + group * kg) * pixels
             let bias = buffers.bias.map { $0 + group * kg }
-            ck_conv_gemm_block(&plane, input, weights, depth, packedWeights, bias, output, pixels, Int32(firstChannel),
+            ck_conv_gemm_block(&plane, input, weights, depth, packedWeights, kg, bias, output, pixels, Int32(firstChannel),
                                Int32(endChannel), firstPixel, endPixel, &epilogue)
         }
     }

@@ -37,13 +37,14 @@ struct GEMMPlan: Sendable {
     /// `N · groups · channelTasks · pixelTasks`.
     let taskCount: Int
 
-    init(_ geometry: ConvolutionGeometry, threads: Int) {
+    init(_ geometry: ConvolutionGeometry, threads: Int, packed: Bool = false) {
         var mr: Int32 = 0, nr: Int32 = 0
         ck_gemm_shape(&mr, &nr)
-        self.mr = Int(mr)
-        self.nr = Int(nr)
         let pixels = geometry.output.height * geometry.output.width
         let channels = geometry.outputChannelsPerGroup
+        // The filter-vector tile's lanes are 16 filters, and its tasks start on them.
+        self.mr = packed && ck_gemm_filter_vectors(pixels, channels, geometry.reductionLength) != 0 ? 16 : Int(mr)
+        self.nr = Int(nr)
         let outer = geometry.output.batch * geometry.groups
         let panels = Self.ceil(pixels, self.nr)
         let tiles = Self.ceil(channels, self.mr)

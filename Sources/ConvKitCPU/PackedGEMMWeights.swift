@@ -2,7 +2,8 @@ import CConvKitKernels
 import ConvKitCore
 
 /// One layer's filters packed once for the GEMM tile (`ck_pack_gemm_weights`): per group,
-/// blocks of 8 filters with each tap's 8 weights side by side.
+/// blocks of 8 filters with each tap's 8 weights side by side, or, for the filter-vector
+/// tile of small maps (`ck_gemm_filter_vectors`), blocks of 64 with each tap's 64 side by side.
 ///
 /// In place, the tile reads 8 filter rows at once, and on layers whose weights outweigh
 /// their activations (ResNet-50's 14×14 and 7×7 maps, up to 9.4 MB) each weight serves
@@ -18,11 +19,12 @@ final class PackedGEMMWeights: @unchecked Sendable {
     /// Packs `weights` for `geometry`, or nil where this CPU's tile reads weights in place.
     init?(_ geometry: ConvolutionGeometry, weights: UnsafeBufferPointer<Float>) {
         let kg = geometry.outputChannelsPerGroup, depth = geometry.reductionLength
-        floatsPerGroup = ck_gemm_packed_weights_floats(kg, depth)
+        let pixels = geometry.output.height * geometry.output.width
+        floatsPerGroup = ck_gemm_packed_weights_floats(kg, depth, pixels)
         guard floatsPerGroup > 0, let base = weights.baseAddress else { return nil }
         storage = .allocate(capacity: geometry.groups * floatsPerGroup)
         for group in 0..<geometry.groups {
-            ck_pack_gemm_weights(base + group * kg * depth, kg, depth, storage + group * floatsPerGroup)
+            ck_pack_gemm_weights(base + group * kg * depth, kg, depth, pixels, storage + group * floatsPerGroup)
         }
     }
 

@@ -17,16 +17,25 @@ import _ConvKitTestSupport
         (TensorShape(1, 300, 9, 9), 24, Size2D(1), Conv2DDescriptor(stride: Size2D(2))),
         (TensorShape(1, 12, 30, 30), 18, Size2D(3), Conv2DDescriptor(padding: .same, groups: 3, activation: .relu6)),
         (TensorShape(1, 3, 40, 44), 16, Size2D(7), Conv2DDescriptor(stride: Size2D(2), padding: .same)),
-        // Last panels of 17–20 live columns (half tile + column tail): 50, 51 and 52 pixels,
+        // Last panels of 17–20 live columns (half tile + column tail): 81, 51 and 52 pixels,
         // two channel blocks of 128, two depth blocks, groups, an epilogue after the store.
-        (TensorShape(1, 20, 5, 10), 150, Size2D(3), Conv2DDescriptor(padding: .same)),
+        (TensorShape(1, 20, 9, 9), 150, Size2D(3), Conv2DDescriptor(padding: .same)),
         (TensorShape(1, 300, 3, 17), 12, Size2D(1), Conv2DDescriptor(activation: .sigmoid)),
         (TensorShape(2, 16, 4, 13), 18, Size2D(3),
          Conv2DDescriptor(padding: .same, groups: 2, activation: .leakyRelu(alpha: 0.25))),
-        // Last panels of 1–3 live columns (the tail alone; 30×30 above ends in 4): 33, 34, 35 pixels.
+        // Last panels of 1–3 live columns (the tail alone; 30×30 above ends in 4): 33, 66, 35 pixels.
         (TensorShape(1, 30, 11, 3), 9, Size2D(3), Conv2DDescriptor(padding: .same)),
-        (TensorShape(1, 20, 2, 17), 140, Size2D(1), Conv2DDescriptor(activation: .tanh)),
+        (TensorShape(1, 20, 6, 11), 140, Size2D(1), Conv2DDescriptor(activation: .tanh)),
         (TensorShape(1, 64, 5, 7), 40, Size2D(3), Conv2DDescriptor(padding: .same, activation: .relu)),
+        // The filter-vector tile (≥ 64 filters on maps of ≤ 64 pixels, or ≤ 256 with ≥ 1024
+        // taps): a last 64-filter block of 1 and of 3 vectors (72, 100 filters; 4 live lanes),
+        // depth blocks of 256 + 64 and 256 + 104 taps (partial 64-tap slices), pixel tiles
+        // of 6 and shorter (49 = 32 + 17, 25, 36), 196 pixels (6 panels + 4) in one block,
+        // groups, batch, bias and both kinds of epilogue.
+        (TensorShape(1, 64, 7, 7), 72, Size2D(3), Conv2DDescriptor(padding: .same, activation: .relu)),
+        (TensorShape(1, 40, 9, 9), 100, Size2D(3), Conv2DDescriptor(stride: Size2D(2), padding: .same, activation: .sigmoid)),
+        (TensorShape(2, 128, 6, 6), 128, Size2D(3), Conv2DDescriptor(padding: .same, groups: 2)),
+        (TensorShape(1, 120, 14, 14), 80, Size2D(3), Conv2DDescriptor(padding: .same, activation: .leakyRelu(alpha: 0.5))),
     ]
 
     @Test("prepared GEMM layers equal the reference exactly on integer data, and the one-shot call bit for bit on floats")
@@ -57,6 +66,18 @@ import _ConvKitTestSupport
                     }
                 }
             }
+        }
+    }
+
+    @Test("the filter-vector shapes above take the filter-vector tile, the others the 8×32 one")
+    func filterVectorShapes() throws {
+        for (index, (shape, outputs, kernel, descriptor)) in Self.shapes.enumerated() {
+            let geometry = try descriptor.resolve(input: shape, weights: TensorShape(outputs, shape.channels / descriptor.groups,
+                                                                                     kernel.height, kernel.width),
+                                                  biasCount: nil)
+            let chosen = ck_gemm_filter_vectors(geometry.output.height * geometry.output.width,
+                                                geometry.outputChannelsPerGroup, geometry.reductionLength) != 0
+            #expect(chosen == (ck_has_avx512() != 0 && index >= Self.shapes.count - 4), "shape \(index): \(geometry)")
         }
     }
 

@@ -90,22 +90,29 @@ float *ck_thread_workspace(size_t floats);
 /// Floats of per-thread workspace `ck_conv_gemm_block` uses (bounded, shape independent).
 size_t ck_conv_gemm_workspace(void);
 
-/// Floats `ck_pack_gemm_weights` writes for `rows` filters of `depth` taps, or 0 when this
-/// CPU's tile reads weights in place (packing would not be used).
-size_t ck_gemm_packed_weights_floats(ptrdiff_t rows, ptrdiff_t depth);
+/// 1 where prepacked GEMM weights of a group of `filters` with `pixels` output pixels per
+/// plane use the filter-vector layout and tile (small maps on AVX-512: 16 filters per vector
+/// lane set, pixels broadcast), whose tasks must start at multiples of 16 filters.
+int ck_gemm_filter_vectors(ptrdiff_t pixels, ptrdiff_t filters, ptrdiff_t depth);
 
-/// Packs one group's filters (`rows` × `depth`, row-major) for the AVX-512 tile: blocks of
-/// 8 filters, each `depth` taps of 8 weights side by side; rows past `rows` repeat the last.
-void ck_pack_gemm_weights(const float *weights, ptrdiff_t rows, ptrdiff_t depth, float *packed);
+/// Floats `ck_pack_gemm_weights` writes for `rows` filters of `depth` taps (output planes of
+/// `pixels`), or 0 when this CPU's tile reads weights in place (packing would not be used).
+size_t ck_gemm_packed_weights_floats(ptrdiff_t rows, ptrdiff_t depth, ptrdiff_t pixels);
+
+/// Packs one group's filters (`rows` × `depth`, row-major) for the AVX-512 tiles: blocks of
+/// 8 filters, each `depth` taps of 8 weights side by side, rows past `rows` repeating the
+/// last; or, where `ck_gemm_filter_vectors(pixels, rows)`, blocks of 64 filters, each tap's
+/// weights of the block side by side, zero past `rows`.
+void ck_pack_gemm_weights(const float *weights, ptrdiff_t rows, ptrdiff_t depth, ptrdiff_t pixels, float *packed);
 
 /// Blocked implicit GEMM for one image and group: output channels `[k0, k1)` × pixels
 /// `[p0, p1)` of `C = W · im2col(input)`. `weights` is the group's first filter (rows
-/// `depth` apart, read in place); `packed_weights` (or NULL) the same group packed by
-/// `ck_pack_gemm_weights`, read instead where this CPU's tile can; `output` the group's
-/// first output plane (`pixels` per channel); `bias` (or NULL) the group's first bias.
-/// Stores `bias + Σ` then `epilogue`.
+/// `depth` apart, read in place); `packed_weights` (or NULL) the group's `filters` filters
+/// packed by `ck_pack_gemm_weights`, read instead where this CPU's tiles can; `output` the
+/// group's first output plane (`pixels` per channel); `bias` (or NULL) the group's first
+/// bias. Stores `bias + Σ` then `epilogue`.
 void ck_conv_gemm_block(const ck_conv_plane *plane, const float *input, const float *weights, ptrdiff_t depth,
-                        const float *packed_weights,
+                        const float *packed_weights, ptrdiff_t filters,
                         const float *bias, float *output, ptrdiff_t pixels, int k0, int k1, ptrdiff_t p0,
                         ptrdiff_t p1, const ck_epilogue *epilogue);
 
