@@ -138,16 +138,19 @@ import Testing
         let tiny = try Conv2DDescriptor().resolve(input: TensorShape(1, 1, 5, 5), weights: TensorShape(1, 1, 3, 3))
         let auto = CPUBackend()
         #expect(auto.plannedAlgorithm(for: dense) == .winograd)
+        // From 10×10 maps on, not below.
+        for (side, expected) in [(10, CPUAlgorithm.winograd), (14, .winograd), (9, .gemm), (7, .gemm)] {
+            let map = try Conv2DDescriptor(padding: .same).resolve(input: TensorShape(1, 256, side, side),
+                                                                   weights: TensorShape(256, 256, 3, 3))
+            #expect(auto.plannedAlgorithm(for: map) == expected, "\(side)×\(side)")
+        }
         #expect(CPUBackend(allowInexact: false).plannedAlgorithm(for: dense) == .gemm)
         #expect(CPUBackend(allowInexact: false).plannedAlgorithm(for: depthwise) == .direct)
         #expect(auto.plannedAlgorithm(for: depthwise) == .direct)
         #expect(auto.plannedAlgorithm(for: tiny) == .direct)
         let strided = try Conv2DDescriptor(stride: Size2D(2), padding: .same)
             .resolve(input: TensorShape(1, 64, 56, 56), weights: TensorShape(64, 64, 3, 3))
-        let small = try Conv2DDescriptor(padding: .same).resolve(input: TensorShape(1, 256, 14, 14),
-                                                                 weights: TensorShape(256, 256, 3, 3))
         #expect(auto.plannedAlgorithm(for: strided) == .gemm)
-        #expect(auto.plannedAlgorithm(for: small) == .gemm)
         for algorithm in [CPUAlgorithm.direct, .gemm] {
             for geometry in [dense, depthwise, tiny] {
                 #expect(CPUBackend(algorithm: algorithm).plannedAlgorithm(for: geometry) == algorithm)
