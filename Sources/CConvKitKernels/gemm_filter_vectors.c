@@ -141,11 +141,8 @@ CK_AVX512 static inline void fv_transpose16(__m512 r[16]) {
     for (int i = 0; i < 16; i++) r[i] = t[i];
 }
 
-// Writes the scratch's `cols` pixels × `count` filters to C rows `pixels` apart, in 16×16
-// blocks, with the epilogue. Scratch rows past `cols` (allocated, not computed) are read
-// into lanes that are never stored.
-CK_AVX512 static void fv_write(const float *t, ptrdiff_t ldt, int cols, int count, float *c, ptrdiff_t pixels,
-                               const ck_epilogue *epilogue) {
+CK_AVX512 void ck_fv_write(const float *t, ptrdiff_t ldt, int cols, int count, float *c, ptrdiff_t pixels,
+                           const ck_epilogue *epilogue) {
     const int in_registers = ck_epilogue_in_registers(epilogue), after_store = ck_epilogue_after_store(epilogue);
     for (int p0 = 0; p0 < cols; p0 += 16) {
         const int n = ck_min(16, cols - p0);
@@ -204,7 +201,7 @@ void ck_fv_gemm_block(const ck_conv_plane *plane, const float *input, ptrdiff_t 
                 k = end;
             }
         }
-        fv_write(total, ldt, cols, k1 - k0, output + (ptrdiff_t)k0 * pixels + pc, pixels,
+        ck_fv_write(total, ldt, cols, k1 - k0, output + (ptrdiff_t)k0 * pixels + pc, pixels,
                  epilogue && epilogue->code != CK_ACT_IDENTITY ? epilogue : NULL);
     }
 }

@@ -37,6 +37,11 @@ float *ck_thread_scratch(size_t floats);
 size_t ck_fv_packed_floats(ptrdiff_t rows, ptrdiff_t depth);
 size_t ck_fv_workspace(void);
 void ck_fv_pack_weights(const float *weights, ptrdiff_t rows, ptrdiff_t depth, float *packed);
+// Writes a transposed scratch's `cols` pixels × `count` filters (pixel p's filters at
+// t + p·ldt) to C rows `pixels` apart, in 16×16 blocks, with the epilogue. Scratch rows
+// past `cols` up to a multiple of 16 must be allocated (read into lanes never stored).
+void ck_fv_write(const float *t, ptrdiff_t ldt, int cols, int count, float *c, ptrdiff_t pixels,
+                 const ck_epilogue *epilogue);
 void ck_fv_gemm_block(const ck_conv_plane *plane, const float *input, ptrdiff_t depth, const float *packed_weights,
                       ptrdiff_t filters, const float *bias, float *output, ptrdiff_t pixels, int k0, int k1,
                       ptrdiff_t p0, ptrdiff_t p1, const ck_epilogue *epilogue);

@@ -2,7 +2,7 @@
 ///
 ///     case     | what runs                                         | good at
 ///     auto     | the backend picks (see plannedAlgorithm(for:))    | —
-///     direct   | direct loops, vectorised along output width       | depthwise, tiny problems
+///     direct   | direct loops (no im2col), vectorised along width   | depthwise, tiny, conv1-like
 ///     gemm     | packed implicit GEMM, 8×32 (AVX-512) / 6×16 tiles | dense layers, 1×1, strided
 ///     winograd | Winograd F(2×2, 3×3) + 16 GEMMs                  | 3×3 stride 1, large maps
 ///
@@ -15,7 +15,9 @@ public enum CPUAlgorithm: String, Sendable, CaseIterable {
     /// Direct convolution: one pass per (output plane, input channel) with the taps in
     /// registers; no workspace. Small dense maps (``CPUBackend/smallDenseFits(_:)``)
     /// instead walk each output plane flat, 16 outputs a vector and up to 8 filters a tile,
-    /// over a stack copy of the input.
+    /// over a stack copy of the input; layers of few channels with at most 160 taps per
+    /// filter (``CPUBackend/filterVectorDirectFits(_:)``, ResNet-50's conv1) run 64 filters
+    /// in vector lanes × 6 output pixels over a zero-bordered copy of a band of input rows.
     case direct
     /// Implicit GEMM per group: weights read in place (no repacking), im2col columns
     /// packed on the fly into bounded 32-column (AVX-512) or 16-column panels, then an

@@ -14,6 +14,7 @@ extension CPUBackend {
     /// unless they are tiny.
     func runDirect(_ geometry: ConvolutionGeometry, _ buffers: KernelBuffers, _ loop: ParallelLoop) {
         if Self.smallDenseFits(geometry) { return runSmallDense(geometry, buffers, loop) }
+        if Self.filterVectorDirectFits(geometry) { return runFilterVectorDirect(geometry, buffers, loop) }
         let plane = ck_conv_plane(geometry)
         let planes = geometry.output.batch * geometry.output.channels
         let outputChannels = geometry.output.channels, inputChannels = geometry.input.channels
@@ -58,6 +59,53 @@ extension CPUBackend {
         var plane = ck_conv_plane(geometry)
         let cg = geometry.inputChannelsPerGroup
         return cg > 1 && ck_small_dense_fits(&plane, Int32(cg)) != 0
+    }
+
+    /// Whether the direct path runs `geometry` through the filter-vector kernel
+    /// (`direct_filter_vectors.c`: 64 filters in lanes × 6 broadcast pixels over a band of
+    /// input rows, no im2col), which ``CPUAlgorithm/auto`` takes for layers of at most
+    /// 4 input channels per group, such as ResNet-50's conv1 (see `ck_fv_direct_fits`).
+    package static func filterVectorDirectFits(_ geometry: ConvolutionGeometry) -> Bool {
+        var plane = ck_conv_plane(geometry)
+        return ck_fv_direct_fits(&plane, Int32(geometry.inputChannelsPerGroup),
+                                 Int32(geometry.outputChannelsPerGroup)) != 0
+    }
+
+    /// Two phases in one region: the filters packed once per call into the calling thread's
+    /// shared buffer (one task per group; a few thousand floats for conv1), then bands of
+    /// output rows, several per thread so that a late worker only joins in.
+    private func runFilterVectorDirect(_ geometry: ConvolutionGeometry, _ buffers: KernelBuffers, _ loop: ParallelLoop) {
+        let plane = ck_conv_plane(geometry)
+        let activation = ck_epilogue(geometry.activation)
+        let cg = Int32(geometry.inputChannelsPerGroup), kg = Int32(geometry.outputChannelsPerGroup)
+        let groups = geometry.groups, units = geometry.output.batch * groups
+        let rows = geometry.output.height
+        let perGroup = withUnsafePointer(to: plane) { Int(ck_fv_direct_weights_floats(cg, kg, $0)) }
+        guard let packed = ck_thread_shared_buffer(groups * perGroup).map(SendablePointer.init) else {
+            fatalError("out of memory")
+        }
+        let bands = loop.threads <= 1 ? 1 : min(rows, GEMMPlan.ceil(loop.threads * 8, units))
+        let rowsPerBand = GEMMPlan.ceil(rows, bands)
+        let bandCount = GEMMPlan.ceil(rows, rowsPerBand)
+        let inputPlane = geometry.input.height * geometry.input.width
+        let outputPlane = geometry.output.height * geometry.output.width
+        let filterFloats = Int(cg) * geometry.kernel.height * geometry.kernel.width
+        loop.run(phases: [groups, units * bandCount]) { phase, task in
+            var plane = plane
+            if phase == 0 {
+                ck_fv_direct_pack(buffers.weights + task * Int(kg) * filterFloats, cg, kg, &plane,
+                                  packed.pointer + task * perGroup)
+                return
+            }
+            var epilogue = activation
+            let unit = task / bandCount, band = task % bandCount
+            let n = unit / groups, group = unit % groups
+            let input = buffers.input + (n * geometry.input.channels + group * Int(cg)) * inputPlane
+            let output = buffers.output + (n * geometry.output.channels + group * Int(kg)) * outputPlane
+            let first = band * rowsPerBand, last = min(rows, first + rowsPerBand)
+            ck_fv_direct_rows(&plane, input, packed.pointer + group * perGroup, cg, kg,
+                              buffers.bias.map { $0 + group * Int(kg) }, output, Int32(first), Int32(last), &epilogue)
+        }
     }
 
     /// Whether this CPU runs the small-dense kernel at all (it needs AVX-512).

@@ -83,6 +83,11 @@ public struct CPUBackend: ConvolutionBackend {
     ///    ``smallDenseFits(_:)`` accepts → `direct` (its flat kernel): the GEMM's im2col pack
     ///    costs more than the multiplies there (LeNet's 6 → 16 layer: 8.3 → 6.3 µs, fastest calls);
     /// 4. fewer than 3 output channels per group → `direct`: a 6-row tile would be mostly idle;
+    ///    at most 4 input channels per group and 64–160 taps per filter where
+    ///    ``filterVectorDirectFits(_:)`` → `direct` (its filter-vector kernel; ResNet-50's
+    ///    conv1, 3 × 7 × 7 taps: 1.18 → 1.10 ms on 2 threads, 1.81 → 1.64 on one, fastest):
+    ///    the GEMM would pack 147 taps of im2col per 32 pixels for only 64 filters (with 27
+    ///    taps, VGG's 3×3 conv1, the GEMM stays faster: 1.21 vs 1.83 ms);
     /// 5. with `allowInexact`, a Winograd-eligible geometry (3×3, stride 1, no dilation,
     ///    zero border) with at least ``winogradMinimumChannels`` input and output channels
     ///    per group and at least ``winogradMinimumPixels`` output pixels per channel →
@@ -101,6 +106,11 @@ public struct CPUBackend: ConvolutionBackend {
             if geometry.flops < Self.directFLOPThreshold { return .direct }
             if geometry.flops < Self.inlineFLOPThreshold && Self.smallDenseFits(geometry) { return .direct }
             if geometry.outputChannelsPerGroup < 3 { return .direct }
+            if geometry.inputChannelsPerGroup <= 4,
+               geometry.inputChannelsPerGroup * geometry.kernel.height * geometry.kernel.width >= 64,
+               Self.filterVectorDirectFits(geometry) {
+                return .direct
+            }
             if allowInexact, Self.winogradEligible(geometry),
                geometry.inputChannelsPerGroup >= Self.winogradMinimumChannels,
                geometry.outputChannelsPerGroup >= Self.winogradMinimumChannels,

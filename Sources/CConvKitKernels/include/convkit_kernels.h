@@ -116,6 +116,24 @@ void ck_conv_gemm_block(const ck_conv_plane *plane, const float *input, const fl
                         const float *bias, float *output, ptrdiff_t pixels, int k0, int k1, ptrdiff_t p0,
                         ptrdiff_t p1, const ck_epilogue *epilogue);
 
+/// 1 where `ck_fv_direct_rows` runs a group of `cg` input and `kg` output channels: AVX-512,
+/// a zero border, at most 160 taps per filter (`cg·R·S`), at least 32 filters and 16
+/// output columns, and a bounded band of input rows.
+int ck_fv_direct_fits(const ck_conv_plane *plane, int cg, int kg);
+
+/// Floats `ck_fv_direct_pack` writes for one group.
+size_t ck_fv_direct_weights_floats(int cg, int kg, const ck_conv_plane *plane);
+
+/// Packs one group's filters (KCRS) for `ck_fv_direct_rows`: blocks of 64 filters, each
+/// tap's weights of the block side by side.
+void ck_fv_direct_pack(const float *weights, int cg, int kg, const ck_conv_plane *plane, float *packed);
+
+/// Direct convolution of output rows `[i0, i1)` of one image and group: `input` is the
+/// group's first input channel, `packed` its filters from `ck_fv_direct_pack`, `output`
+/// its first output plane, `bias` (or NULL) its first bias. Stores `Σ + bias`, then `epilogue`.
+void ck_fv_direct_rows(const ck_conv_plane *plane, const float *input, const float *packed, int cg, int kg,
+                       const float *bias, float *output, int i0, int i1, const ck_epilogue *epilogue);
+
 /// Winograd F(2×2, 3×3) weight transform `U_ξ = G g Gᵀ` of filters `[k0, k1)` of a group of
 /// `kg` filters × `cg` channels (3×3 each, `weights` = the group's first filter, KCRS) into
 /// `u[ξ][k][c]` (the group's 16·kg·cg floats).
