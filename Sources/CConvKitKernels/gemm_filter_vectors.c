@@ -166,11 +166,16 @@ void ck_fv_gemm_block(const ck_conv_plane *plane, const float *input, ptrdiff_t 
                       ptrdiff_t filters, const float *bias, float *output, ptrdiff_t pixels, int k0, int k1,
                       ptrdiff_t p0, ptrdiff_t p1, const ck_epilogue *epilogue) {
     const int kc_max = CK_GEMM_KC, nc_max = FV_BLOCK_PIXELS;
-    const ptrdiff_t ldt = round16(k1 - k0);
+    // The scratch holds one area of `nc_max` pixels × 64 filters per packed filter block the
+    // task touches (the totals), plus one for the running sum of the block being computed.
+    // Areas, not one row of all the task's filters per pixel: rows 4–8 KB apart (1024–2048
+    // filters) put every pixel of a tile in the same L1 sets.
+    const ptrdiff_t ldt = FV_FILTERS, area = (ptrdiff_t)nc_max * FV_FILTERS;
+    const int first_block = k0 / FV_FILTERS, blocks = (k1 - 1) / FV_FILTERS - first_block + 1;
     float *packed = ck_thread_workspace(ck_fv_workspace());
-    float *scratch = ck_thread_scratch((size_t)(2 * nc_max * ldt));
+    float *scratch = ck_thread_scratch((size_t)((blocks + 1) * area));
     if (!packed || !scratch) abort();
-    float *part = scratch, *total = scratch + nc_max * ldt;
+    float *part = scratch, *totals = scratch + area;
     for (ptrdiff_t pc = p0; pc < p1; pc += nc_max) {
         const int cols = (int)(p1 - pc < nc_max ? p1 - pc : nc_max);
         for (ptrdiff_t q0 = 0; q0 < depth; q0 += kc_max) {
@@ -191,9 +196,10 @@ void ck_fv_gemm_block(const ck_conv_plane *plane, const float *input, ptrdiff_t 
                     for (int j = 0; j < cols; j += 32) {
                         const int live = ck_min(32, cols - j);
                         for (int e = 0; e < live; e += FV_PIXELS) {
-                            const ptrdiff_t at = (ptrdiff_t)(j + e) * ldt + (k - k0);
+                            const ptrdiff_t at = (ptrdiff_t)(j + e) * ldt + (k - first);
                             fv_tile_any(count, ck_min(FV_PIXELS, live - e), sk, w + s0 * ws, ws,
-                                        packed + (ptrdiff_t)j * kc + s0 * 32 + e, part + at, total + at, ldt, s0 > 0,
+                                        packed + (ptrdiff_t)j * kc + s0 * 32 + e, part + at,
+                                        totals + (block - first_block) * area + at, ldt, s0 > 0,
                                         finish, accumulate, bias ? bias + k : NULL, end - k);
                         }
                     }
@@ -201,8 +207,13 @@ void ck_fv_gemm_block(const ck_conv_plane *plane, const float *input, ptrdiff_t 
                 k = end;
             }
         }
-        ck_fv_write(total, ldt, cols, k1 - k0, output + (ptrdiff_t)k0 * pixels + pc, pixels,
-                 epilogue && epilogue->code != CK_ACT_IDENTITY ? epilogue : NULL);
+        for (int b = 0; b < blocks; b++) {
+            const int from = ck_max(k0, (first_block + b) * FV_FILTERS);
+            const int to = ck_min(k1, (first_block + b + 1) * FV_FILTERS);
+            ck_fv_write(totals + b * area + from % FV_FILTERS, ldt, cols, to - from,
+                        output + (ptrdiff_t)from * pixels + pc, pixels,
+                        epilogue && epilogue->code != CK_ACT_IDENTITY ? epilogue : NULL);
+        }
     }
 }
 #else
