@@ -113,8 +113,10 @@ static void fvd_copy(const ck_conv_plane *p, const float *input, int cg, int i0,
     }
 }
 
-void ck_fv_direct_rows(const ck_conv_plane *p, const float *input, const float *packed, int cg, int kg,
-                       const float *bias, float *output, int i0, int i1, const ck_epilogue *epilogue) {
+// PREFETCHW: every AVX-512 CPU has it, and only those run this.
+__attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma,bmi2,prfchw"))) void ck_fv_direct_rows(
+    const ck_conv_plane *p, const float *input, const float *packed, int cg, int kg, const float *bias, float *output,
+    int i0, int i1, const ck_epilogue *epilogue) {
     const int ow = p->output_width, depth = cg * p->kernel_height * p->kernel_width;
     const ptrdiff_t ldt = (kg + 15) / 16 * 16, pixels = (ptrdiff_t)p->output_height * ow;
     const int width = fvd_slab_width(p);
@@ -127,10 +129,20 @@ void ck_fv_direct_rows(const ck_conv_plane *p, const float *input, const float *
         fvd_copy(p, input, cg, band, count, slab);
         for (int i = band; i < band + count; i++) {
             const float *x = slab + (ptrdiff_t)(i - band) * p->stride_height * width;
+            // The row's outputs (kg planes × ow floats) are written in one burst at the end;
+            // each tile first asks for its share of those lines, for writing, so the burst
+            // does not wait on reads for ownership (16% of conv1 in `ck_fv_write` without).
+            float *out_row = output + (ptrdiff_t)i * ow;
+            const int lines = (ow + 15) / 16, total = kg * lines;
+            const int tiles = ((kg + 63) / 64) * ((ow + FVD_PIXELS - 1) / FVD_PIXELS);
+            int tile = 0;
             for (int k = 0; k < kg; k += 64) {
                 const int live = ck_min(64, kg - k), vectors = (live + 15) / 16;
                 const float *w = packed + (ptrdiff_t)k * depth;
-                for (int j = 0; j < ow; j += FVD_PIXELS) {
+                for (int j = 0; j < ow; j += FVD_PIXELS, tile++) {
+                    for (int l = total * tile / tiles; l < total * (tile + 1) / tiles; l++) {
+                        _m_prefetchw(out_row + (ptrdiff_t)(l / lines) * pixels + (l % lines) * 16);
+                    }
                     fvd_tile_any(vectors, ck_min(FVD_PIXELS, ow - j), p, cg, rows, width,
                                  x + (ptrdiff_t)j * p->stride_width, w, 16 * vectors, t + (ptrdiff_t)j * ldt + k, ldt,
                                  bias ? bias + k : NULL, live);
