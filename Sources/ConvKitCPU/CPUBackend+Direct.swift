@@ -7,7 +7,8 @@ extension CPUBackend {
     /// activation before it stores.
     ///
     /// Works for every geometry. Small dense layers that ``smallDenseFits(_:)`` accepts
-    /// (LeNet's second layer, say) take the flat kernel of `small_dense.c` instead.
+    /// (LeNet's second layer, say) take the flat kernel of `small_dense.c` instead, and
+    /// those ``filterVectorDirectFits(_:)`` accepts (conv1-like) the filter-vector kernel.
     /// Depthwise layers (one input channel per group) make a single pass per plane, which
     /// is where this path is fast; other dense layers re-read each output plane once per
     /// input channel, which is why ``CPUAlgorithm/auto`` sends them to the GEMM path
@@ -64,10 +65,13 @@ extension CPUBackend {
     /// Whether the direct path runs `geometry` through the filter-vector kernel
     /// (`direct_filter_vectors.c`: 64 filters in lanes × 6 broadcast pixels over a band of
     /// input rows, no im2col), which ``CPUAlgorithm/auto`` takes for layers of at most
-    /// 4 input channels per group, such as ResNet-50's conv1 (see `ck_fv_direct_fits`).
+    /// 4 input channels per group, such as ResNet-50's conv1 (see `ck_fv_direct_fits`). One
+    /// input channel per group stays with the depthwise kernel, which shares each input
+    /// load among the planes it feeds.
     package static func filterVectorDirectFits(_ geometry: ConvolutionGeometry) -> Bool {
         var plane = ck_conv_plane(geometry)
-        return ck_fv_direct_fits(&plane, Int32(geometry.inputChannelsPerGroup),
+        return geometry.inputChannelsPerGroup > 1
+            && ck_fv_direct_fits(&plane, Int32(geometry.inputChannelsPerGroup),
                                  Int32(geometry.outputChannelsPerGroup)) != 0
     }
 

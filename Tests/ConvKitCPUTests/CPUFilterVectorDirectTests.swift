@@ -42,6 +42,9 @@ import _ConvKitTestSupport
         // 27 taps: the kernel could run it, the GEMM is faster.
         #expect(CPUBackend.filterVectorDirectFits(vgg))
         #expect(CPUBackend().plannedAlgorithm(for: vgg) == .gemm)
+        // One input channel stays with the depthwise kernel.
+        #expect(!CPUBackend.filterVectorDirectFits(try Conv2DDescriptor(stride: Size2D(2), padding: .same)
+            .resolve(input: TensorShape(1, 1, 64, 64), weights: TensorShape(64, 1, 7, 7))))
         // 4 × 7 × 7 = 196 taps is over the 160 whose weights stay in L1; a reflected border.
         #expect(!CPUBackend.filterVectorDirectFits(try Conv2DDescriptor(stride: Size2D(2), padding: .same)
             .resolve(input: TensorShape(1, 4, 64, 64), weights: TensorShape(64, 4, 7, 7))))
