@@ -17,7 +17,9 @@ public enum CPUAlgorithm: String, Sendable, CaseIterable {
     /// instead walk each output plane flat, 16 outputs a vector and up to 8 filters a tile,
     /// over a stack copy of the input; layers of few channels with at most 160 taps per
     /// filter (``CPUBackend/filterVectorDirectFits(_:)``, ResNet-50's conv1) run 64 filters
-    /// in vector lanes × 6 output pixels over a zero-bordered copy of a band of input rows.
+    /// in vector lanes × 6 output pixels over a zero-bordered copy of a band of input rows;
+    /// small one-channel layers (``CPUBackend/singleChannelFits(_:)``, LeNet's first) walk
+    /// each output row over a zero-bordered grid 16 floats wide a vector, unmasked.
     case direct
     /// Implicit GEMM per group: weights read in place (no repacking), im2col columns
     /// packed on the fly into bounded 32-column (AVX-512) or 16-column panels, then an

@@ -7,8 +7,9 @@ extension CPUBackend {
     /// activation before it stores.
     ///
     /// Works for every geometry. Small dense layers that ``smallDenseFits(_:)`` accepts
-    /// (LeNet's second layer, say) take the flat kernel of `small_dense.c` instead, and
-    /// those ``filterVectorDirectFits(_:)`` accepts (conv1-like) the filter-vector kernel.
+    /// (LeNet's second layer, say) take the flat kernel of `small_dense.c` instead, those
+    /// ``filterVectorDirectFits(_:)`` accepts (conv1-like) the filter-vector kernel, and
+    /// small one-channel layers (``singleChannelFits(_:)``, LeNet's first) `single_channel.c`.
     /// Depthwise layers (one input channel per group) make a single pass per plane, which
     /// is where this path is fast; other dense layers re-read each output plane once per
     /// input channel, which is why ``CPUAlgorithm/auto`` sends them to the GEMM path
@@ -16,6 +17,19 @@ extension CPUBackend {
     func runDirect(_ geometry: ConvolutionGeometry, _ buffers: KernelBuffers, _ loop: ParallelLoop) {
         if Self.smallDenseFits(geometry) { return runSmallDense(geometry, buffers, loop) }
         if Self.filterVectorDirectFits(geometry) { return runFilterVectorDirect(geometry, buffers, loop) }
+        if Self.singleChannelFits(geometry) {
+            let plane = ck_conv_plane(geometry)
+            let activation = ck_epilogue(geometry.activation)
+            let images = geometry.output.batch
+            let chunks = loop.threads <= 1 ? 1 : min(images, loop.threads * 4)
+            return loop.run(chunks) { chunk in
+                var plane = plane
+                var epilogue = activation
+                ck_single_channel(&plane, buffers.input, buffers.weights, buffers.bias, buffers.output,
+                                  Int32(geometry.output.channels), images * chunk / chunks, images * (chunk + 1) / chunks,
+                                  &epilogue)
+            }
+        }
         let plane = ck_conv_plane(geometry)
         let planes = geometry.output.batch * geometry.output.channels
         let outputChannels = geometry.output.channels, inputChannels = geometry.input.channels
@@ -110,6 +124,14 @@ extension CPUBackend {
             ck_fv_direct_rows(&plane, input, packed.pointer + group * perGroup, cg, kg,
                               buffers.bias.map { $0 + group * Int(kg) }, output, Int32(first), Int32(last), &epilogue)
         }
+    }
+
+    /// Whether the direct path runs `geometry` through the one-input-channel kernel
+    /// (`single_channel.c`, LeNet's first layer): one group of one input channel, stride 1,
+    /// a zero border and a small plane (see `ck_single_channel_fits`).
+    package static func singleChannelFits(_ geometry: ConvolutionGeometry) -> Bool {
+        var plane = ck_conv_plane(geometry)
+        return geometry.groups == 1 && geometry.input.channels == 1 && ck_single_channel_fits(&plane) != 0
     }
 
     /// Whether this CPU runs the small-dense kernel at all (it needs AVX-512).

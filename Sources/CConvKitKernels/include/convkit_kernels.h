@@ -116,6 +116,17 @@ void ck_conv_gemm_block(const ck_conv_plane *plane, const float *input, const fl
                         const float *bias, float *output, ptrdiff_t pixels, int k0, int k1, ptrdiff_t p0,
                         ptrdiff_t p1, const ck_epilogue *epilogue);
 
+/// 1 where `ck_single_channel` runs a one-input-channel layer: AVX-512, a zero border,
+/// stride 1, at most 64 taps, and a small plane (the widened grid ≤ 8192 floats, ≤ 64
+/// output vectors).
+int ck_single_channel_fits(const ck_conv_plane *plane);
+
+/// Direct convolution of images `[first, last)` of a layer with one input channel and `kg`
+/// filters (one group; `weights` KCRS, `bias` or NULL): `bias + Σ taps`, then `epilogue`.
+/// Works on the stack, allocates nothing.
+void ck_single_channel(const ck_conv_plane *plane, const float *input, const float *weights, const float *bias,
+                       float *output, int kg, ptrdiff_t first, ptrdiff_t last, const ck_epilogue *epilogue);
+
 /// 1 where `ck_fv_direct_rows` runs a group of `cg` input and `kg` output channels: AVX-512,
 /// a zero border, at most 160 taps per filter (`cg·R·S`), at least 32 filters and 16
 /// output columns, and a bounded band of input rows.
