@@ -80,4 +80,26 @@ struct CrossCheckTests {
         let exact = CrossCheck.run([layer], on: [("cpu", CPUBackend(allowInexact: false))], data: .smallIntegers)[0]
         #expect(exact.passed)
     }
+
+    /// The grid's shapes are too small for the direct path's layer kernels, so they are
+    /// held to the same matrix here: a conv1-like layer (the filter-vector direct kernel)
+    /// and LeNet's first layer (the one-channel kernel), exact on small integers, within
+    /// τ on floats, through auto and forced `direct`, and through every OpenCL device.
+    @Test("layer-sized problems of the direct path's layer kernels: exact on integers, within τ on floats")
+    func directLayers() throws {
+        let layers = [
+            CrossCheckCase(input: TensorShape(1, 3, 40, 44), weights: TensorShape(64, 3, 7, 7),
+                           descriptor: Conv2DDescriptor(stride: Size2D(2), padding: .same), hasBias: true, seed: 101),
+            CrossCheckCase(input: TensorShape(2, 1, 28, 28), weights: TensorShape(6, 1, 5, 5),
+                           descriptor: Conv2DDescriptor(padding: .same), hasBias: true, seed: 102),
+        ]
+        var backends: [(label: String, backend: any ConvolutionBackend)] = [("cpu", CPUBackend()), ("cpu:direct", CPUBackend(algorithm: .direct))]
+        for backend in ConvolutionDispatcher.shared.openCLBackends { backends.append((backend.name, backend)) }
+        for data in [CrossCheckCase.DataKind.smallIntegers, .randomFloats] {
+            for summary in CrossCheck.run(layers, on: backends, data: data) {
+                #expect(summary.cases == layers.count)
+                for failure in summary.failures { Issue.record("\(summary.backend) \(failure.case): \(failure.reason)") }
+            }
+        }
+    }
 }
