@@ -113,8 +113,7 @@ static void fvd_copy(const ck_conv_plane *p, const float *input, int cg, int i0,
     }
 }
 
-// PREFETCHW: every AVX-512 CPU has it, and only those run this.
-__attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma,bmi2,prfchw"))) void ck_fv_direct_rows(
+CK_AVX512_PRFCHW void ck_fv_direct_rows(
     const ck_conv_plane *p, const float *input, const float *packed, int cg, int kg, const float *bias, float *output,
     int i0, int i1, const ck_epilogue *epilogue) {
     const int ow = p->output_width, depth = cg * p->kernel_height * p->kernel_width;
