@@ -9,7 +9,7 @@ import _ConvKitTestSupport
 @Suite struct CPUFilterVectorDirectTests {
     /// conv1's shape at a smaller size, and the kernel's edges: a last 64-filter block of
     /// 1 and of 3 vectors (72, 100 filters), rows of 6-pixel tiles with a shorter last one,
-    /// bands of 4 rows with a partial last band, stride 3, dilation, asymmetric padding,
+    /// bands of 8 rows with a partial last band (one thread), stride 3, dilation, asymmetric padding,
     /// groups, batch, bias, and both kinds of epilogue.
     static let shapes: [(TensorShape, Int, Size2D, Conv2DDescriptor)] = [
         (TensorShape(1, 3, 40, 44), 64, Size2D(7), Conv2DDescriptor(stride: Size2D(2), padding: .same, activation: .relu)),
