@@ -105,9 +105,7 @@ import Testing
             let tau = Agreement.directTau(for: testCase.geometry)
             for threads in [1, 2] {
                 let output = try testCase.run(CPUBackend(threads: threads, algorithm: algorithm, allowInexact: false))
-                let agreement = output.withUnsafeBufferPointer {
-                    Agreement(output: $0, values: reference.values, magnitudes: reference.magnitudes)
-                }
+                let agreement = testCase.agreement(output, reference)
                 #expect(agreement.count == output.count)
                 #expect(agreement.holds(tau: tau),
                         "\(algorithm) threads \(threads) \(testCase): worst ratio \(agreement.worstRatio) > τ \(tau) at \(testCase.coordinates(agreement.worstIndex))")

@@ -65,9 +65,7 @@ import _ConvKitTestSupport
                     if integers && testCase.geometry.activation.isPiecewiseLinear {
                         testCase.expectExact(output, reference.values, "filter-vector direct, threads \(threads)")
                     } else if testCase.geometry.activation == .identity {
-                        let agreement = output.withUnsafeBufferPointer {
-                            Agreement(output: $0, values: reference.values, magnitudes: reference.magnitudes)
-                        }
+                        let agreement = testCase.agreement(output, reference)
                         #expect(agreement.holds(tau: Agreement.directTau(for: testCase.geometry)),
                                 "\(testCase), threads \(threads): worst ratio \(agreement.worstRatio)")
                     } else {

@@ -108,9 +108,7 @@ import _ConvKitTestSupport
                     let oneShot = try testCase.run(backend)
                     let same = output.indices.allSatisfy { output[$0].bitPattern == oneShot[$0].bitPattern }
                     #expect(same, "prepared and one-shot Winograd differ: \(testCase), threads \(threads), run \(run)")
-                    let agreement = output.withUnsafeBufferPointer {
-                        Agreement(output: $0, values: reference.values, magnitudes: reference.magnitudes)
-                    }
+                    let agreement = testCase.agreement(output, reference)
                     #expect(agreement.holds(tau: CPUBackend.winogradTau(for: testCase.geometry)),
                             "\(testCase), threads \(threads): worst ratio \(agreement.worstRatio)")
                 }

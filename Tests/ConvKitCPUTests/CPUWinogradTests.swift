@@ -55,9 +55,7 @@ import Testing
                 let backend = CPUBackend(threads: threads, algorithm: .winograd)
                 #expect(backend.plannedAlgorithm(for: testCase.geometry) == .winograd)
                 let output = try testCase.run(backend)
-                let agreement = output.withUnsafeBufferPointer {
-                    Agreement(output: $0, values: reference.values, magnitudes: reference.magnitudes)
-                }
+                let agreement = testCase.agreement(output, reference)
                 worst = max(worst, agreement.worstRatio / tau)
                 #expect(agreement.holds(tau: tau),
                         "winograd threads \(threads) \(testCase): worst ratio \(agreement.worstRatio) > τ \(tau)")
@@ -75,9 +73,7 @@ import Testing
                                                descriptor: descriptor, bias: true, integers: false, seed: 77)
             let reference = testCase.reference()
             let output = try testCase.run(CPUBackend(threads: 2, algorithm: .winograd))
-            let agreement = output.withUnsafeBufferPointer {
-                Agreement(output: $0, values: reference.values, magnitudes: reference.magnitudes)
-            }
+            let agreement = testCase.agreement(output, reference)
             #expect(agreement.holds(tau: CPUBackend.winogradTau(for: testCase.geometry)), "\(activation)")
         }
     }

@@ -66,6 +66,11 @@ struct ConvolutionCase: CustomStringConvertible {
         return output
     }
 
+    /// How `output` agrees with `reference` (from ``reference()``), element by element.
+    func agreement(_ output: [Float], _ reference: (values: [Double], magnitudes: [Double])) -> Agreement {
+        output.withUnsafeBufferPointer { Agreement(output: $0, values: reference.values, magnitudes: reference.magnitudes) }
+    }
+
     /// Records an issue at the first element that differs from the rounded reference.
     ///
     /// - Returns: Whether every element matched.
