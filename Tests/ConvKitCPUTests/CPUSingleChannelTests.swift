@@ -6,14 +6,14 @@ import _ConvKitTestSupport
 /// The direct path's one-input-channel kernel (`single_channel.c`, LeNet's first layer):
 /// which geometries it takes, and that it equals the reference on them.
 @Suite struct CPUSingleChannelTests {
-    /// LeNet's first layer, and the kernel's edges: one filter and filter blocks of 6 with a
-    /// shorter last one (1, 9, 13), rows of 1–3 vectors of the widened grid with a last
+    /// LeNet's first layer, and the kernel's edges: filter blocks of 6 with a last one of
+    /// 1, 3 and 1 filters (7, 9, 13), rows of 1–3 vectors of the widened grid with a last
     /// partial vector, a last tile of fewer than 4 vectors, dilation, asymmetric padding,
     /// batch, bias, and both kinds of epilogue.
     static let shapes: [(TensorShape, Int, Size2D, Conv2DDescriptor)] = [
         (TensorShape(1, 1, 28, 28), 6, Size2D(5), Conv2DDescriptor(padding: .same)),
         (TensorShape(2, 1, 13, 17), 9, Size2D(3), Conv2DDescriptor(dilation: Size2D(2), padding: .same, activation: .relu)),
-        (TensorShape(1, 1, 20, 30), 1, Size2D(height: 7, width: 5),
+        (TensorShape(1, 1, 20, 30), 7, Size2D(height: 7, width: 5),
          Conv2DDescriptor(padding: .explicit(top: 3, bottom: 1, left: 0, right: 4), activation: .sigmoid)),
         (TensorShape(3, 1, 9, 40), 13, Size2D(3), Conv2DDescriptor(padding: .valid)),
     ]
@@ -36,7 +36,10 @@ import _ConvKitTestSupport
             #expect(CPUBackend.singleChannelFits(testCase.geometry), "\(testCase)")
         }
         #expect(CPUBackend().plannedAlgorithm(for: lenet) == .direct)
-        // Stride 2, two input channels, a depthwise layer, a plane too large for the stack grid.
+        // One filter (the depthwise plane kernel's), stride 2, two input channels, a depthwise
+        // layer, a plane too large for the stack grid.
+        #expect(!CPUBackend.singleChannelFits(try Conv2DDescriptor()
+            .resolve(input: TensorShape(1, 1, 5, 5), weights: TensorShape(1, 1, 3, 3))))
         #expect(!CPUBackend.singleChannelFits(try Conv2DDescriptor(stride: Size2D(2))
             .resolve(input: TensorShape(1, 1, 28, 28), weights: TensorShape(6, 1, 5, 5))))
         #expect(!CPUBackend.singleChannelFits(try Conv2DDescriptor()
