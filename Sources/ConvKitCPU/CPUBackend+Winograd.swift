@@ -12,6 +12,10 @@ extension CPUBackend {
     /// workspace (`16·TB·(Cg + Kg)` floats) is per thread.
     func runWinograd(_ geometry: ConvolutionGeometry, _ buffers: KernelBuffers, _ loop: ParallelLoop,
                      transformed prepared: WinogradWeights? = nil) {
+        if geometry.kernel.height == 5 {
+            runWinograd5(geometry, buffers, loop, transformed: prepared)
+            return
+        }
         let cg = geometry.inputChannelsPerGroup, kg = geometry.outputChannelsPerGroup
         let channels = geometry.output.channels
         // A prepared layer's transformed weights, or the calling thread's shared buffer: it
@@ -67,6 +71,44 @@ extension CPUBackend {
             let output = buffers.output + (n * channels + group * kg) * outputPlane
             ck_winograd_block(&plane, input, Int32(cg), u.pointer + group * 16 * kg * cg, Int32(kg), Int32(k0), Int32(k1),
                               buffers.bias.map { $0 + group * kg }, output, t0, t1, &epilogue)
+        }
+    }
+    /// Winograd F(2×2, 5×5) on small maps (`ck_winograd5`), per image and group, split
+    /// into ranges of tile-row pairs where threads are many and images few. A one-shot call
+    /// transforms the weights first, on the calling thread, into its shared buffer.
+    func runWinograd5(_ geometry: ConvolutionGeometry, _ buffers: KernelBuffers, _ loop: ParallelLoop,
+                      transformed prepared: WinogradWeights?) {
+        let cg = geometry.inputChannelsPerGroup, kg = geometry.outputChannelsPerGroup
+        let perGroup = ck_winograd5_weights_floats(Int32(cg), Int32(kg))
+        let u: UnsafeMutablePointer<Float>
+        if let prepared {
+            u = prepared.storage
+        } else {
+            guard let shared = ck_thread_shared_buffer(geometry.groups * perGroup) else { fatalError("out of memory") }
+            for group in 0..<geometry.groups {
+                ck_winograd5_transform_weights(buffers.weights + group * kg * cg * 25, Int32(cg), Int32(kg),
+                                               shared + group * perGroup)
+            }
+            u = shared
+        }
+        let transformed = SendablePointer(u)
+        let plane = ck_conv_plane(geometry)
+        let activation = ck_epilogue(geometry.activation)
+        let pairs = withUnsafePointer(to: plane) { Int(ck_winograd5_pairs($0)) }
+        let images = geometry.output.batch * geometry.groups
+        let splits = loop.threads <= 1 ? 1 : min(pairs, GEMMPlan.ceil(loop.threads * 2, images))
+        let inputPlane = geometry.input.height * geometry.input.width
+        let outputPlane = geometry.output.height * geometry.output.width
+        loop.run(images * splits) { task in
+            var plane = plane
+            var epilogue = activation
+            let image = task / splits, part = task % splits
+            let n = image / geometry.groups, group = image % geometry.groups
+            let input = buffers.input + (n * geometry.input.channels + group * cg) * inputPlane
+            let output = buffers.output + (n * geometry.output.channels + group * kg) * outputPlane
+            ck_winograd5(&plane, input, Int32(cg), transformed.pointer + group * perGroup, Int32(kg),
+                         buffers.bias.map { $0 + group * kg }, output, Int32(pairs * part / splits),
+                         Int32(pairs * (part + 1) / splits), &epilogue)
         }
     }
 }

@@ -78,6 +78,11 @@ public struct CPUBackend: ConvolutionBackend {
     /// ``CPUAlgorithm/auto``, in this order:
     /// 1. one input channel per group (depthwise, with or without a channel multiplier)
     ///    → `direct`: a GEMM would run 1-row tiles;
+    ///    with `allowInexact`, a 5×5 geometry Winograd F(2×2, 5×5) can run (see
+    ///    ``winogradEligible(_:)``: small maps) → `winograd`: 36 products per 2×2 outputs
+    ///    instead of 100 multiply-adds, faster than every exact kernel on each such shape
+    ///    measured (fastest calls, µs, direct → winograd: LeNet's 6 → 16 over 14×14 6.2 → 2.7,
+    ///    4 → 8 over 6×6 1.4 → 0.9, 16 → 64 over 12×12 49 (gemm) → 36);
     /// 2. fewer than ``directFLOPThreshold`` FLOPs → `direct`: packing costs more than it saves;
     /// 3. fewer than ``inlineFLOPThreshold`` FLOPs on a small dense map that
     ///    ``smallDenseFits(_:)`` accepts → `direct` (its flat kernel): the GEMM's im2col pack
@@ -103,6 +108,7 @@ public struct CPUBackend: ConvolutionBackend {
             return Self.winogradEligible(geometry) ? .winograd : .gemm
         case .auto:
             if geometry.inputChannelsPerGroup == 1 { return .direct }
+            if allowInexact, geometry.kernel.height == 5, Self.winogradEligible(geometry) { return .winograd }
             if geometry.flops < Self.directFLOPThreshold { return .direct }
             if geometry.flops < Self.inlineFLOPThreshold && Self.smallDenseFits(geometry) { return .direct }
             if geometry.outputChannelsPerGroup < 3 { return .direct }
@@ -130,9 +136,17 @@ public struct CPUBackend: ConvolutionBackend {
     public static let winogradMinimumPixels = 10 * 10
 
     /// Whether ``CPUAlgorithm/winograd`` can run `geometry`: a 3×3 filter, stride 1,
-    /// dilation 1 and zero border (any padding, groups, batch, activation).
+    /// dilation 1 and zero border (any padding, groups, batch, activation); or, on a CPU
+    /// with AVX-512, a 5×5 filter with the same constraints on a map of at most 12 output
+    /// columns with at most 16 input channels per group (`ck_winograd5_fits`: two tile rows
+    /// share a vector, and a pair's transformed input stays on the stack).
     public static func winogradEligible(_ geometry: ConvolutionGeometry) -> Bool {
-        geometry.kernel.height == 3 && geometry.kernel.width == 3 && geometry.stride.height == 1
+        if geometry.kernel.height == 5 && geometry.kernel.width == 5 {
+            return withUnsafePointer(to: ck_conv_plane(geometry)) {
+                ck_winograd5_fits($0, Int32(geometry.inputChannelsPerGroup)) != 0
+            }
+        }
+        return geometry.kernel.height == 3 && geometry.kernel.width == 3 && geometry.stride.height == 1
             && geometry.stride.width == 1 && geometry.dilation.height == 1 && geometry.dilation.width == 1
             && geometry.border == .zeros
     }
@@ -156,10 +170,21 @@ public struct CPUBackend: ConvolutionBackend {
     /// (|g₀| + |g₁| + |g₂|)` against `3·|d||g|`), so
     /// `τ = 4 · (64/9) · (Cg + 12)`, with a safety factor 4 for the spread of magnitudes.
     /// It is not a worst-case bound for adversarial data (a huge value next to a window
-    /// of tiny ones can exceed it); use the exact algorithms (`allowInexact: false`) where
-    /// that matters.
+    /// of tiny ones can exceed it, as can an output whose window sums exact zeros while
+    /// its tile's other cells do not); use the exact algorithms (`allowInexact: false`)
+    /// where that matters.
+    ///
+    /// F(2×2, 5×5) (points 0, ±1, ±2, ∞) the same way: `V = Bᵀ d B` with entries of Bᵀ up
+    /// to 5 (≤ 4 roundings: 2 a pass), `U = G g Gᵀ` computed in float with entries of G
+    /// such as ⅙ and ¹⁄₂₄ themselves rounded (≤ 12), the product and channel sum (Cg), the
+    /// output transform (≤ 6: 3 a pass) and the bias (1): `(Cg + 23)·ε` times the absolute
+    /// form, which for comparable magnitudes exceeds `Σ|x̂·w|` by at most `(173/15)² ≈ 133`
+    /// (per dimension `|Aᵀ|(|G|·1 ⊙ |Bᵀ|·1)` is 34⅔ and 57⅔ against 5 taps), so
+    /// `τ = 4 · (173/15)² · (Cg + 23)`. Measured on the tests' random floats the worst
+    /// ratio stays under 0.2% of it (about 25).
     public static func winogradTau(for geometry: ConvolutionGeometry) -> Double {
-        4 * (64.0 / 9.0) * Double(geometry.inputChannelsPerGroup + 12)
+        if geometry.kernel.height == 5 { return 4 * (173.0 / 15.0) * (173.0 / 15.0) * Double(geometry.inputChannelsPerGroup + 23) }
+        return 4 * (64.0 / 9.0) * Double(geometry.inputChannelsPerGroup + 12)
     }
 
     /// ``winogradTau(for:)`` when Winograd would run, else the exact-order bound.

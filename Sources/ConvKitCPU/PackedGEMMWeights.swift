@@ -32,7 +32,8 @@ final class PackedGEMMWeights: @unchecked Sendable {
 }
 
 /// One layer's Winograd-transformed filters `U = G g Gᵀ` (`ck_winograd_transform_weights`:
-/// per group `[ξ][k][c]`, 16·K·Cg floats), computed once per prepared layer.
+/// per group `[ξ][k][c]`, 16·K·Cg floats; for 5×5 filters `ck_winograd5_transform_weights`,
+/// 36·Cg·16 floats per block of 16 filters), computed once per prepared layer.
 ///
 /// A one-shot Winograd call transforms its weights every time (27% of a 3×3 512@7 call:
 /// 9.4 MB read, 16.8 MB written); a prepared layer's weights do not change, so the
@@ -44,6 +45,14 @@ final class WinogradWeights: @unchecked Sendable {
     init?(_ geometry: ConvolutionGeometry, weights: UnsafeBufferPointer<Float>) {
         guard let base = weights.baseAddress else { return nil }
         let kg = geometry.outputChannelsPerGroup, cg = geometry.inputChannelsPerGroup
+        if geometry.kernel.height == 5 {
+            let perGroup = ck_winograd5_weights_floats(Int32(cg), Int32(kg))
+            storage = .allocate(capacity: geometry.groups * perGroup)
+            for group in 0..<geometry.groups {
+                ck_winograd5_transform_weights(base + group * kg * cg * 25, Int32(cg), Int32(kg), storage + group * perGroup)
+            }
+            return
+        }
         storage = .allocate(capacity: geometry.groups * 16 * kg * cg)
         for group in 0..<geometry.groups {
             ck_winograd_transform_weights(base + group * kg * cg * 9, Int32(kg), Int32(cg), 0, Int32(kg),

@@ -83,14 +83,20 @@ import _ConvKitTestSupport
 
     @Test("prepared Winograd layers (weights transformed once) equal the one-shot call bit for bit and stay within τ")
     func preparedWinograd() throws {
-        let shapes: [(TensorShape, Int, Conv2DDescriptor)] = [
-            (TensorShape(1, 40, 7, 7), 37, Conv2DDescriptor(padding: .same)),
-            (TensorShape(1, 48, 14, 14), 40, Conv2DDescriptor(padding: .same, groups: 2, activation: .relu)),
-            (TensorShape(2, 32, 21, 19), 24, Conv2DDescriptor(padding: .same)),
-            (TensorShape(1, 64, 28, 28), 64, Conv2DDescriptor(padding: .symmetric(height: 1, width: 0))),
+        var shapes: [(TensorShape, Int, Size2D, Conv2DDescriptor)] = [
+            (TensorShape(1, 40, 7, 7), 37, Size2D(3), Conv2DDescriptor(padding: .same)),
+            (TensorShape(1, 48, 14, 14), 40, Size2D(3), Conv2DDescriptor(padding: .same, groups: 2, activation: .relu)),
+            (TensorShape(2, 32, 21, 19), 24, Size2D(3), Conv2DDescriptor(padding: .same)),
+            (TensorShape(1, 64, 28, 28), 64, Size2D(3), Conv2DDescriptor(padding: .symmetric(height: 1, width: 0))),
         ]
-        for (index, (shape, outputs, descriptor)) in shapes.enumerated() {
-            let testCase = try ConvolutionCase(input: shape, outputChannels: outputs, kernel: Size2D(3),
+        if ck_has_avx512() != 0 {
+            // F(2×2, 5×5): LeNet's second layer, and two blocks of filters over two groups.
+            shapes.append((TensorShape(1, 6, 14, 14), 16, Size2D(5), Conv2DDescriptor()))
+            shapes.append((TensorShape(2, 12, 11, 9), 40, Size2D(5), Conv2DDescriptor(padding: .same, groups: 2,
+                                                                                       activation: .leakyRelu(alpha: 0.1))))
+        }
+        for (index, (shape, outputs, kernel, descriptor)) in shapes.enumerated() {
+            let testCase = try ConvolutionCase(input: shape, outputChannels: outputs, kernel: kernel,
                                                descriptor: descriptor, bias: index % 2 == 0, integers: false,
                                                seed: UInt64(900 + index))
             let reference = testCase.reference()

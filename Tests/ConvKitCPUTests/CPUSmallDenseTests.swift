@@ -58,9 +58,11 @@ import Testing
         // A non-zero border that no tap reads is no obstacle.
         #expect(CPUBackend.smallDenseFits(try Self.geometry(TensorShape(1, 3, 8, 8), 4, Size2D(3),
                                                             Conv2DDescriptor(border: .reflect))))
-        // Auto sends LeNet conv2 here (it is above the plain direct threshold).
+        // Exact-only auto sends LeNet conv2 here (it is above the plain direct threshold);
+        // with inexact algorithms allowed it runs Winograd F(2×2, 5×5).
         #expect(lenet.flops >= CPUBackend.directFLOPThreshold)
-        #expect(CPUBackend(algorithm: .auto).plannedAlgorithm(for: lenet) == .direct)
+        #expect(CPUBackend(algorithm: .auto, allowInexact: false).plannedAlgorithm(for: lenet) == .direct)
+        #expect(CPUBackend(algorithm: .auto).plannedAlgorithm(for: lenet) == .winograd)
     }
 
     @Test("integer data equals the reference exactly, one and two threads")

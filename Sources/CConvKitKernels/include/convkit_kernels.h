@@ -165,6 +165,27 @@ size_t ck_winograd_workspace(int cg, int kg);
 void ck_winograd_block(const ck_conv_plane *plane, const float *input, int cg, const float *u, int kg, int k0, int k1,
                        const float *bias, float *output, ptrdiff_t t0, ptrdiff_t t1, const ck_epilogue *epilogue);
 
+/// 1 where `ck_winograd5` runs a group of `cg` input channels: AVX-512, 5×5, stride 1,
+/// dilation 1, zero border, at most 12 output columns and 16 input channels per group.
+int ck_winograd5_fits(const ck_conv_plane *plane, int cg);
+
+/// Floats of one group's `ck_winograd5_transform_weights` output.
+size_t ck_winograd5_weights_floats(int cg, int kg);
+
+/// Winograd F(2×2, 5×5) weight transform `U_ξ = G g Gᵀ` of one group's `kg` filters ×
+/// `cg` channels (5×5 each, KCRS) into blocks of 16 filters, `u[block][ξ][c][16]`.
+void ck_winograd5_transform_weights(const float *weights, int cg, int kg, float *u);
+
+/// Pairs of 2-row output tile rows `ck_winograd5` walks: ⌈⌈OH/2⌉/2⌉.
+int ck_winograd5_pairs(const ck_conv_plane *plane);
+
+/// Winograd F(2×2, 5×5) for tile-row pairs `[pair0, pair1)` (output rows `[4·pair0,
+/// 4·pair1)`) of one image and group, every filter, on the calling thread with stack
+/// workspace only. `input` is the group's first channel, `u` its transformed weights,
+/// `output` its first output plane, `bias` (or NULL) its first bias. Only where `ck_winograd5_fits`.
+void ck_winograd5(const ck_conv_plane *plane, const float *input, int cg, const float *u, int kg, const float *bias,
+                  float *output, int pair0, int pair1, const ck_epilogue *epilogue);
+
 /// Depthwise direct convolution (one input channel per group, `multiplier` outputs per
 /// group) of output planes `[first, last)` in `N·K` order, bias and epilogue fused.
 /// Returns 0, computing nothing, when no fast body fits (then call `ck_direct_plane`).
