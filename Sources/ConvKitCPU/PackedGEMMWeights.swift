@@ -22,13 +22,13 @@ final class PackedGEMMWeights: @unchecked Sendable {
         let pixels = geometry.output.height * geometry.output.width
         floatsPerGroup = ck_gemm_packed_weights_floats(kg, depth, pixels)
         guard floatsPerGroup > 0, let base = weights.baseAddress else { return nil }
-        storage = .allocate(capacity: geometry.groups * floatsPerGroup)
+        storage = .allocateCacheAligned(geometry.groups * floatsPerGroup)
         for group in 0..<geometry.groups {
             ck_pack_gemm_weights(base + group * kg * depth, kg, depth, pixels, storage + group * floatsPerGroup)
         }
     }
 
-    deinit { storage.deallocate() }
+    deinit { UnsafeMutableRawPointer(storage).deallocate() }
 }
 
 /// One layer's Winograd-transformed filters `U = G g Gᵀ` (`ck_winograd_transform_weights`:
@@ -47,18 +47,28 @@ final class WinogradWeights: @unchecked Sendable {
         let kg = geometry.outputChannelsPerGroup, cg = geometry.inputChannelsPerGroup
         if geometry.kernel.height == 5 {
             let perGroup = ck_winograd5_weights_floats(Int32(cg), Int32(kg))
-            storage = .allocate(capacity: geometry.groups * perGroup)
+            storage = .allocateCacheAligned(geometry.groups * perGroup)
             for group in 0..<geometry.groups {
                 ck_winograd5_transform_weights(base + group * kg * cg * 25, Int32(cg), Int32(kg), storage + group * perGroup)
             }
             return
         }
-        storage = .allocate(capacity: geometry.groups * 16 * kg * cg)
+        storage = .allocateCacheAligned(geometry.groups * 16 * kg * cg)
         for group in 0..<geometry.groups {
             ck_winograd_transform_weights(base + group * kg * cg * 9, Int32(kg), Int32(cg), 0, Int32(kg),
                                           storage + group * 16 * kg * cg)
         }
     }
 
-    deinit { storage.deallocate() }
+    deinit { UnsafeMutableRawPointer(storage).deallocate() }
+}
+
+extension UnsafeMutablePointer<Float> {
+    /// `count` floats starting on a cache line: the kernels' 64-byte weight loads then never
+    /// straddle two lines (`allocate(capacity:)` aligns to 16 bytes, and large blocks from
+    /// glibc start 16 bytes into a page). Free with `UnsafeMutableRawPointer(_:).deallocate()`.
+    static func allocateCacheAligned(_ count: Int) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
+            .bindMemory(to: Float.self, capacity: count)
+    }
 }
