@@ -114,33 +114,6 @@ CK_AVX512 static void fv_tile_any(int vectors, int pixels, int kc, const float *
 #undef FV_W
 #undef FV_NF
 
-// 16 rows of 16 floats transposed in registers: lane j of out[i] is lane i of r[j].
-CK_AVX512 static inline void fv_transpose16(__m512 r[16]) {
-    __m512 t[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    // Lane quarter L of r[4i + k] now holds column 4L + k of rows 4i … 4i + 3.
-    for (int i = 0; i < 4; i++) {
-        const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
-        const __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
-        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-    }
-    for (int k = 0; k < 4; k++) {
-        const __m512 a = _mm512_shuffle_f32x4(r[k], r[4 + k], 0x88), b = _mm512_shuffle_f32x4(r[k], r[4 + k], 0xdd);
-        const __m512 c = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0x88), d = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0xdd);
-        t[k] = _mm512_shuffle_f32x4(a, c, 0x88);
-        t[k + 8] = _mm512_shuffle_f32x4(a, c, 0xdd);
-        t[k + 4] = _mm512_shuffle_f32x4(b, d, 0x88);
-        t[k + 12] = _mm512_shuffle_f32x4(b, d, 0xdd);
-    }
-    for (int i = 0; i < 16; i++) r[i] = t[i];
-}
-
 CK_AVX512 void ck_fv_write(const float *t, ptrdiff_t ldt, int cols, int count, float *c, ptrdiff_t pixels,
                            const ck_epilogue *epilogue) {
     const int in_registers = ck_epilogue_in_registers(epilogue), after_store = ck_epilogue_after_store(epilogue);
@@ -150,7 +123,7 @@ CK_AVX512 void ck_fv_write(const float *t, ptrdiff_t ldt, int cols, int count, f
         for (int f0 = 0; f0 < count; f0 += 16) {
             __m512 r[16];
             for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(t + (ptrdiff_t)(p0 + i) * ldt + f0);
-            fv_transpose16(r);
+            ck_transpose16(r);
             for (int f = 0; f < ck_min(16, count - f0); f++) {
                 float *row = c + (ptrdiff_t)(f0 + f) * pixels + p0;
                 _mm512_mask_storeu_ps(row, mask, in_registers ? ck_activate_avx512(epilogue, r[f]) : r[f]);

@@ -36,41 +36,55 @@ size_t ck_winograd5_weights_floats(int cg, int kg) { return (size_t)((kg + 15) /
 int ck_winograd5_pairs(const ck_conv_plane *p) { return ((p->output_height + 1) / 2 + 1) / 2; }
 
 #if CK_X86
-static const float w5_g[6][5] = {
-    {1.0f / 4, 0, 0, 0, 0},
-    {-1.0f / 6, -1.0f / 6, -1.0f / 6, -1.0f / 6, -1.0f / 6},
-    {-1.0f / 6, 1.0f / 6, -1.0f / 6, 1.0f / 6, -1.0f / 6},
-    {1.0f / 24, 1.0f / 12, 1.0f / 6, 1.0f / 3, 2.0f / 3},
-    {1.0f / 24, -1.0f / 12, 1.0f / 6, -1.0f / 3, 2.0f / 3},
-    {0, 0, 0, 0, 1},
-};
+// h = G x for five vectors: G's rows share x₀ + x₂ + x₄ and x₁ + x₃ (rows 1, 2) and
+// ¹⁄₂₄x₀ + ⅙x₂ + ⅔x₄ and ¹⁄₁₂x₁ + ⅓x₃ (rows 3, 4).
+CK_AVX512 static inline __attribute__((always_inline)) void w5_g(const __m512 x[5], __m512 h[6]) {
+    const __m512 even = _mm512_add_ps(_mm512_add_ps(x[0], x[2]), x[4]), odd = _mm512_add_ps(x[1], x[3]);
+    const __m512 sixth = _mm512_set1_ps(-1.0f / 6);
+    const __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(1.0f / 24), x[0],
+                                     _mm512_fmadd_ps(_mm512_set1_ps(1.0f / 6), x[2],
+                                                     _mm512_mul_ps(_mm512_set1_ps(2.0f / 3), x[4])));
+    const __m512 q = _mm512_fmadd_ps(_mm512_set1_ps(1.0f / 12), x[1], _mm512_mul_ps(_mm512_set1_ps(1.0f / 3), x[3]));
+    h[0] = _mm512_mul_ps(_mm512_set1_ps(0.25f), x[0]);
+    h[1] = _mm512_mul_ps(sixth, _mm512_add_ps(even, odd));
+    h[2] = _mm512_mul_ps(sixth, _mm512_sub_ps(even, odd));
+    h[3] = _mm512_add_ps(p, q);
+    h[4] = _mm512_sub_ps(p, q);
+    h[5] = x[4];
+}
 
-// u[block][c][ξ][16 filters], ξ = 6i + j; lanes past the last filter hold zeros.
+// u[block][c][ξ][16 filters]; lanes past the last filter hold zeros. Each channel's 16 × 25
+// taps are transposed in registers (two 16×16 transposes) so that a vector holds one tap of
+// 16 filters.
 CK_AVX512 static void w5_transform(const float *weights, int cg, int kg, float *u) {
-    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    const __m512i stride = _mm512_mullo_epi32(lane, _mm512_set1_epi32(cg * 25));
     for (int k0 = 0; k0 < kg; k0 += 16) {
         const int live = ck_min(16, kg - k0);
-        const __mmask16 mask = (__mmask16)(live >= 16 ? 0xFFFF : (1u << live) - 1);
         float *block = u + (ptrdiff_t)(k0 / 16) * W5_POINTS * cg * 16;
         for (int c = 0; c < cg; c++) {
-            const float *g = weights + ((ptrdiff_t)k0 * cg + c) * 25;
-            __m512 w[25], h[6][5];
-            for (int t = 0; t < 25; t++) w[t] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, stride, g + t, 4);
-            for (int i = 0; i < 6; i++)
-                for (int s = 0; s < 5; s++) {
-                    __m512 sum = _mm512_setzero_ps();
-                    for (int r = 0; r < 5; r++)
-                        if (w5_g[i][r] != 0) sum = _mm512_fmadd_ps(_mm512_set1_ps(w5_g[i][r]), w[r * 5 + s], sum);
-                    h[i][s] = sum;
-                }
-            for (int i = 0; i < 6; i++)
-                for (int j = 0; j < 6; j++) {
-                    __m512 sum = _mm512_setzero_ps();
-                    for (int s = 0; s < 5; s++)
-                        if (w5_g[j][s] != 0) sum = _mm512_fmadd_ps(_mm512_set1_ps(w5_g[j][s]), h[i][s], sum);
-                    _mm512_storeu_ps(block + ((ptrdiff_t)c * W5_POINTS + i * 6 + j) * 16, sum);
-                }
+            __m512 lo[16], hi[16];
+            for (int k = 0; k < 16; k++) {
+                const float *g = weights + ((ptrdiff_t)(k0 + ck_min(k, live - 1)) * cg + c) * 25;
+                lo[k] = k < live ? _mm512_loadu_ps(g) : _mm512_setzero_ps();
+                hi[k] = k < live ? _mm512_maskz_loadu_ps(0x1FF, g + 16) : _mm512_setzero_ps();
+            }
+            ck_transpose16(lo);
+            ck_transpose16(hi);
+            // w[r·5 + s]: tap (r, s) of the 16 filters.
+            const __m512 w[25] = {lo[0], lo[1], lo[2], lo[3], lo[4], lo[5], lo[6], lo[7], lo[8], lo[9], lo[10],
+                                  lo[11], lo[12], lo[13], lo[14], lo[15], hi[0], hi[1], hi[2], hi[3], hi[4],
+                                  hi[5], hi[6], hi[7], hi[8]};
+            __m512 h[6][5];
+            for (int s = 0; s < 5; s++) {
+                const __m512 column[5] = {w[s], w[5 + s], w[10 + s], w[15 + s], w[20 + s]};
+                __m512 out[6];
+                w5_g(column, out);
+                for (int i = 0; i < 6; i++) h[i][s] = out[i];
+            }
+            for (int i = 0; i < 6; i++) {
+                __m512 out[6];
+                w5_g(h[i], out);
+                for (int j = 0; j < 6; j++) _mm512_storeu_ps(block + ((ptrdiff_t)c * W5_POINTS + i * 6 + j) * 16, out[j]);
+            }
         }
     }
 }
