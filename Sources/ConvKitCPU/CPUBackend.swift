@@ -78,26 +78,27 @@ public struct CPUBackend: ConvolutionBackend {
     /// ``CPUAlgorithm/auto``, in this order:
     /// 1. one input channel per group (depthwise, with or without a channel multiplier)
     ///    → `direct`: a GEMM would run 1-row tiles;
-    ///    with `allowInexact`, a 5×5 geometry Winograd F(2×2, 5×5) can run (see
-    ///    ``winogradEligible(_:)``: small maps) → `winograd`: 36 products per 2×2 outputs
-    ///    instead of 100 multiply-adds, faster than every exact kernel on each such shape
-    ///    measured (fastest calls, µs, direct → winograd: LeNet's 6 → 16 over 14×14 6.2 → 2.7,
-    ///    4 → 8 over 6×6 1.4 → 0.9, 16 → 64 over 12×12 49 (gemm) → 36);
-    /// 2. fewer than ``directFLOPThreshold`` FLOPs → `direct`: packing costs more than it saves;
-    /// 3. fewer than ``inlineFLOPThreshold`` FLOPs on a small dense map that
+    /// 2. with `allowInexact`, a 5×5 geometry that Winograd F(2×2, 5×5) can run (small maps,
+    ///    see ``winogradEligible(_:)``) → `winograd`: 36 products per 2×2 outputs instead of
+    ///    100 multiply-adds, faster than every exact kernel on each such shape measured
+    ///    (fastest calls, µs, best exact → winograd: LeNet's 6 → 16 over 14×14 6.2 → 2.7,
+    ///    4 → 8 over 6×6 1.4 → 0.9, 16 → 64 over 12×12 48.5 → 36.4);
+    /// 3. fewer than ``directFLOPThreshold`` FLOPs → `direct`: packing costs more than it saves;
+    /// 4. fewer than ``inlineFLOPThreshold`` FLOPs on a small dense map that
     ///    ``smallDenseFits(_:)`` accepts → `direct` (its flat kernel): the GEMM's im2col pack
-    ///    costs more than the multiplies there (LeNet's 6 → 16 layer: 8.3 → 6.3 µs, fastest calls);
-    /// 4. fewer than 3 output channels per group → `direct`: a 6-row tile would be mostly idle;
+    ///    costs more than the multiplies there (LeNet's 6 → 16 layer, exact-only: 8.3 → 6.3 µs,
+    ///    fastest calls);
+    /// 5. fewer than 3 output channels per group → `direct`: a 6-row tile would be mostly idle;
     ///    at most 4 input channels per group and 64–160 taps per filter where
     ///    ``filterVectorDirectFits(_:)`` → `direct` (its filter-vector kernel; ResNet-50's
     ///    conv1, 3 × 7 × 7 taps: 1.18 → 1.10 ms on 2 threads, 1.81 → 1.64 on one, fastest):
     ///    the GEMM would pack 147 taps of im2col per 32 pixels for only 64 filters (with 27
     ///    taps, VGG's 3×3 conv1, the GEMM stays faster: 1.21 vs 1.83 ms);
-    /// 5. with `allowInexact`, a Winograd-eligible geometry (3×3, stride 1, no dilation,
+    /// 6. with `allowInexact`, a Winograd-eligible 3×3 geometry (stride 1, no dilation,
     ///    zero border) with at least ``winogradMinimumChannels`` input and output channels
     ///    per group and at least ``winogradMinimumPixels`` output pixels per channel →
     ///    `winograd`: the 2.25× fewer multiplies outweigh its transforms there;
-    /// 6. otherwise → `gemm` (1×1 layers, strided or not, are a pure GEMM on it).
+    /// 7. otherwise → `gemm` (1×1 layers, strided or not, are a pure GEMM on it).
     ///
     /// A forced `.winograd` on a geometry Winograd cannot run returns `.gemm`.
     public func plannedAlgorithm(for geometry: ConvolutionGeometry) -> CPUAlgorithm {
