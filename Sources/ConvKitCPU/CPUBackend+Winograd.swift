@@ -73,6 +73,7 @@ extension CPUBackend {
                               buffers.bias.map { $0 + group * kg }, output, t0, t1, &epilogue)
         }
     }
+
     /// Winograd F(2×2, 5×5) on small maps (`ck_winograd5`), per image and group, split
     /// into ranges of tile-row pairs where threads are many and images few. A one-shot call
     /// transforms the weights first, on the calling thread, into its shared buffer.
