@@ -62,13 +62,8 @@ import _ConvKitTestSupport
                 let reference = testCase.reference()
                 for threads in [1, 2] {
                     let output = try testCase.run(CPUBackend(threads: threads, algorithm: .direct))
-                    if integers && testCase.geometry.activation.isPiecewiseLinear {
-                        testCase.expectExact(output, reference.values, "filter-vector direct, threads \(threads)")
-                    } else if testCase.geometry.activation == .identity {
-                        let agreement = testCase.agreement(output, reference)
-                        #expect(agreement.holds(tau: Agreement.directTau(for: testCase.geometry)),
-                                "\(testCase), threads \(threads): worst ratio \(agreement.worstRatio)")
-                    } else {
+                    try testCase.expectDirectAgreement(output, reference, integers: integers,
+                                                       "filter-vector direct, threads \(threads)") {
                         // Fused sigmoid and leaky ReLU: the GEMM path's sums are the same, so are its outputs.
                         let gemm = try testCase.run(CPUBackend(threads: threads, algorithm: .gemm))
                         #expect(output == gemm, "\(testCase), threads \(threads)")

@@ -57,13 +57,8 @@ import _ConvKitTestSupport
                 let reference = testCase.reference()
                 for threads in [1, 2] {
                     let output = try testCase.run(CPUBackend(threads: threads, algorithm: .direct))
-                    if integers && testCase.geometry.activation.isPiecewiseLinear {
-                        testCase.expectExact(output, reference.values, "single channel, threads \(threads)")
-                    } else if testCase.geometry.activation == .identity {
-                        let agreement = testCase.agreement(output, reference)
-                        #expect(agreement.holds(tau: Agreement.directTau(for: testCase.geometry)),
-                                "\(testCase), threads \(threads): worst ratio \(agreement.worstRatio)")
-                    } else {
+                    testCase.expectDirectAgreement(output, reference, integers: integers,
+                                                   "single channel, threads \(threads)") {
                         // Sigmoid: within a few ulps of the reference's own sigmoid of the sum.
                         for index in output.indices {
                             let expected = Float(reference.values[index])

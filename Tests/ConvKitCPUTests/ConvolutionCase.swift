@@ -71,6 +71,24 @@ struct ConvolutionCase: CustomStringConvertible {
         output.withUnsafeBufferPointer { Agreement(output: $0, values: reference.values, magnitudes: reference.magnitudes) }
     }
 
+    /// The check a direct-path kernel test makes of one output: bit-exact on small integers
+    /// under a piecewise-linear activation (or none), within the exact-order τ on floats with
+    /// no activation, and otherwise whatever `nonlinear` checks (a smooth activation's
+    /// rounding is the kernel's own).
+    func expectDirectAgreement(_ output: [Float], _ reference: (values: [Double], magnitudes: [Double]),
+                               integers: Bool, _ label: String, nonlinear: () throws -> Void,
+                               sourceLocation: SourceLocation = #_sourceLocation) rethrows {
+        if integers && geometry.activation.isPiecewiseLinear {
+            expectExact(output, reference.values, label, sourceLocation: sourceLocation)
+        } else if geometry.activation == .identity {
+            let agreement = agreement(output, reference)
+            #expect(agreement.holds(tau: Agreement.directTau(for: geometry)),
+                    "\(label) \(self): worst ratio \(agreement.worstRatio)", sourceLocation: sourceLocation)
+        } else {
+            try nonlinear()
+        }
+    }
+
     /// Records an issue at the first element that differs from the rounded reference.
     ///
     /// - Returns: Whether every element matched.
