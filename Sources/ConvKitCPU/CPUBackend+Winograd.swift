@@ -80,16 +80,13 @@ extension CPUBackend {
     func runWinograd5(_ geometry: ConvolutionGeometry, _ buffers: KernelBuffers, _ loop: ParallelLoop,
                       transformed prepared: WinogradWeights?) {
         let cg = geometry.inputChannelsPerGroup, kg = geometry.outputChannelsPerGroup
-        let perGroup = ck_winograd5_weights_floats(Int32(cg), Int32(kg))
+        let perGroup = WinogradWeights.floatsPerGroup5(geometry)
         let u: UnsafeMutablePointer<Float>
         if let prepared {
             u = prepared.storage
         } else {
             guard let shared = ck_thread_shared_buffer(geometry.groups * perGroup) else { fatalError("out of memory") }
-            for group in 0..<geometry.groups {
-                ck_winograd5_transform_weights(buffers.weights + group * kg * cg * 25, Int32(cg), Int32(kg),
-                                               shared + group * perGroup)
-            }
+            WinogradWeights.transform5(geometry, weights: buffers.weights, into: shared)
             u = shared
         }
         let transformed = SendablePointer(u)

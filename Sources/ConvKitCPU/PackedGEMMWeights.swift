@@ -46,11 +46,8 @@ final class WinogradWeights: @unchecked Sendable {
         guard let base = weights.baseAddress else { return nil }
         let kg = geometry.outputChannelsPerGroup, cg = geometry.inputChannelsPerGroup
         if geometry.kernel.height == 5 {
-            let perGroup = ck_winograd5_weights_floats(Int32(cg), Int32(kg))
-            storage = .allocateCacheAligned(geometry.groups * perGroup)
-            for group in 0..<geometry.groups {
-                ck_winograd5_transform_weights(base + group * kg * cg * 25, Int32(cg), Int32(kg), storage + group * perGroup)
-            }
+            storage = .allocateCacheAligned(geometry.groups * Self.floatsPerGroup5(geometry))
+            Self.transform5(geometry, weights: base, into: storage)
             return
         }
         storage = .allocateCacheAligned(geometry.groups * 16 * kg * cg)
@@ -61,6 +58,22 @@ final class WinogradWeights: @unchecked Sendable {
     }
 
     deinit { UnsafeMutableRawPointer(storage).deallocate() }
+
+    /// Floats of one group's F(2×2, 5×5) transform (`ck_winograd5_weights_floats`).
+    static func floatsPerGroup5(_ geometry: ConvolutionGeometry) -> Int {
+        ck_winograd5_weights_floats(Int32(geometry.inputChannelsPerGroup), Int32(geometry.outputChannelsPerGroup))
+    }
+
+    /// The F(2×2, 5×5) transform of every group's filters into `u`, groups
+    /// ``floatsPerGroup5(_:)`` apart: once for a prepared layer, per call for a one-shot one.
+    static func transform5(_ geometry: ConvolutionGeometry, weights: UnsafePointer<Float>,
+                           into u: UnsafeMutablePointer<Float>) {
+        let cg = geometry.inputChannelsPerGroup, kg = geometry.outputChannelsPerGroup
+        let perGroup = floatsPerGroup5(geometry)
+        for group in 0..<geometry.groups {
+            ck_winograd5_transform_weights(weights + group * kg * cg * 25, Int32(cg), Int32(kg), u + group * perGroup)
+        }
+    }
 }
 
 extension UnsafeMutablePointer<Float> {
