@@ -21,10 +21,7 @@ import _ConvKitTestSupport
     ]
 
     static func cases(integers: Bool) throws -> [ConvolutionCase] {
-        try Self.shapes.enumerated().map { index, shape in
-            try ConvolutionCase(input: shape.0, outputChannels: shape.1, kernel: shape.2, descriptor: shape.3,
-                                bias: index % 2 == 0, integers: integers, seed: UInt64(900 + index))
-        }
+        try ConvolutionCase.table(shapes, integers: integers, firstSeed: 900)
     }
 
     @Test("takes few-channel layers of 64–160 taps per filter; auto sends conv1 there")

@@ -19,10 +19,7 @@ import _ConvKitTestSupport
     ]
 
     static func cases(integers: Bool) throws -> [ConvolutionCase] {
-        try Self.shapes.enumerated().map { index, shape in
-            try ConvolutionCase(input: shape.0, outputChannels: shape.1, kernel: shape.2, descriptor: shape.3,
-                                bias: index % 2 == 0, integers: integers, seed: UInt64(950 + index))
-        }
+        try ConvolutionCase.table(shapes, integers: integers, firstSeed: 950)
     }
 
     @Test("takes one-channel layers of stride 1 on small planes; auto sends LeNet conv1 there")

@@ -29,6 +29,16 @@ struct ConvolutionCase: CustomStringConvertible {
         self.bias = bias ? values(outputChannels) : nil
     }
 
+    /// One case per row of a shape table (input, filters, kernel, descriptor), bias on every
+    /// other row, seeds counting up from `firstSeed`.
+    static func table(_ shapes: [(TensorShape, Int, Size2D, Conv2DDescriptor)], integers: Bool,
+                      firstSeed: UInt64) throws -> [ConvolutionCase] {
+        try shapes.enumerated().map { index, shape in
+            try ConvolutionCase(input: shape.0, outputChannels: shape.1, kernel: shape.2, descriptor: shape.3,
+                                bias: index % 2 == 0, integers: integers, seed: firstSeed + UInt64(index))
+        }
+    }
+
     var description: String {
         "input \(geometry.input) filter \(geometry.filter) stride \(descriptor.stride) dilation \(descriptor.dilation) "
             + "padding \(descriptor.padding) groups \(descriptor.groups) bias \(bias != nil)"
